@@ -1,0 +1,62 @@
+/**
+ * `${VAR}` / `${VAR:-default}` substitution in config strings. Secrets come only from the
+ * environment, so a disabled section (an adapter set to `false` or `enabled: false`) must not
+ * require its variables: it is skipped.
+ */
+import { ConfigError, pointerJoin } from './errors.js';
+
+export interface SubstitutionResult {
+  problems: ConfigError[];
+  /** Messages about secrets written as literals. */
+  warnings: string[];
+}
+
+const PLACEHOLDER = /\$\$\{|\$\{([^}]*)\}|\$\{/g;
+const REFERENCE = /^([A-Za-z_][A-Za-z0-9_]*)(?::-([\s\S]*))?$/;
+const SECRET_KEY = /(token|secret|password)$/i;
+/** Sections whose entries can be switched off; only enabled entries get their variables checked. */
+const TOGGLED_SECTIONS = new Set(['/adapters', '/plugins']);
+
+/** Replaces placeholders in every string of `root`, in place. */
+export function substituteEnv(root: Record<string, unknown>, file: string, env: NodeJS.ProcessEnv): SubstitutionResult {
+  const result: SubstitutionResult = { problems: [], warnings: [] };
+  walk(root, '', true);
+  return result;
+
+  function walk(container: Record<string, unknown> | unknown[], pointer: string, enabled: boolean): void {
+    for (const [key, value] of Object.entries(container)) {
+      const path = pointerJoin(pointer, key);
+      if (typeof value === 'string') {
+        if (SECRET_KEY.test(key) && value !== '' && !value.includes('${')) {
+          result.warnings.push(`${file}: ${path}: holds a literal secret; write \${SOME_ENV_VAR} and set it in the environment instead`);
+        }
+        if (enabled) (container as Record<string, unknown>)[key] = substitute(value, path);
+      } else if (value !== null && typeof value === 'object') {
+        walk(value as Record<string, unknown>, path, enabled && !(TOGGLED_SECTIONS.has(pointer) && isDisabled(value)));
+      }
+    }
+  }
+
+  function substitute(text: string, path: string): string {
+    return text.replace(PLACEHOLDER, (match: string, inner: string | undefined) => {
+      if (match === '$${') return '${';
+      const reference = inner === undefined ? null : REFERENCE.exec(inner);
+      if (!reference) {
+        result.problems.push(new ConfigError({ file, path, expected: '${NAME} or ${NAME:-default} (write $${ for a literal ${)', got: JSON.stringify(text) }));
+        return match;
+      }
+      const [, name, fallback] = reference;
+      const value = env[name];
+      if (fallback !== undefined) return value ? value : fallback;
+      if (value !== undefined) return value;
+      result.problems.push(new ConfigError({ file, path }, `environment variable ${name} is not set (set it, write \${${name}:-default}, or disable this section)`));
+      return match;
+    });
+  }
+}
+
+/** `false`, or a mapping with `enabled: false`. */
+export function isDisabled(section: unknown): boolean {
+  if (section === false) return true;
+  return section !== null && typeof section === 'object' && (section as Record<string, unknown>).enabled === false;
+}

@@ -1,0 +1,62 @@
+/** The bot config, after validation against config/bot.schema.json and defaults applied. */
+import type { DecodeOptions } from '../engine/types.js';
+
+export interface EngineConfig {
+  /** Model folder (Hugging Face layout), relative to the config file. */
+  model: string;
+  device: 'cpu' | 'cuda';
+  cudaFallback: boolean;
+  intraOpThreads?: number;
+  interOpThreads?: number;
+  /** How many generations may run at once across all conversations. */
+  maxConcurrentGenerations: number;
+}
+
+export interface HistoryConfig {
+  /** `memory://`, `file://PATH` (relative to the config file), `redis://HOST:PORT[/DB]`. */
+  store: string;
+  maxTurns: number;
+  maxTokens: number;
+}
+
+export interface SelectionConfig {
+  /** Weighted sum of candidate scores: `avgLogprob`, `logprob`, and plugin scores by name. */
+  weights: Record<string, number>;
+  /** Said when no candidate survives the filters. */
+  fallback: string;
+}
+
+export interface PresetsConfig {
+  /** Folders holding preset files (YAML/JSON), relative to the config file; later folders win. */
+  dirs: string[];
+  default: string;
+  /** Conversation key prefix (`discord:123`, `slack:C1`, `web`) -> preset name. Longest prefix wins. */
+  routes: Record<string, string>;
+}
+
+export interface BotConfig {
+  name: string;
+  engine: EngineConfig;
+  decoding: DecodeOptions;
+  history: HistoryConfig;
+  selection: SelectionConfig;
+  presets: PresetsConfig;
+  /** Plugin name (built-in, or a module path) -> its config; `false` disables. Order is pipeline order. */
+  plugins: Record<string, unknown>;
+  /** Adapter name -> its config; `false` disables. Secrets come in as `${ENV_VAR}`. */
+  adapters: Record<string, unknown>;
+  log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
+  /** Longest accepted message, in characters; longer ones get a polite refusal. */
+  maxMessageLength: number;
+}
+
+/** A loaded config: the values plus where they came from, for relative paths and messages. */
+export interface LoadedConfig {
+  config: BotConfig;
+  /** Absolute path of the file, or undefined for the embedded default. */
+  file?: string;
+  /** Folder relative paths resolve against. */
+  dir: string;
+  /** Problems worth a log line that do not stop the bot (a secret written as a literal). */
+  warnings?: string[];
+}

@@ -1,0 +1,90 @@
+/**
+ * The turn pipeline of DESIGN.md: inspect -> prompt -> generate -> score -> filter -> select -> finalize.
+ * Plugins run in config order within each stage; every step is timed into the turn's trace and
+ * each stage is announced on the event bus, so observers see the pipeline without being part of it.
+ */
+import { performance } from 'node:perf_hooks';
+import type { EventBus } from './events.js';
+import type { DialogueEngine } from './engine/types.js';
+import { selectCandidate } from './selection.js';
+import type { BotEvents, Plugin, Stage, Turn } from './types.js';
+
+type PluginStage = Exclude<Stage, 'generate' | 'select'>;
+
+export interface PipelineContext {
+  plugins: readonly Plugin[];
+  engine: DialogueEngine;
+  events: EventBus<BotEvents>;
+  /** Selection weights and fallback text, already merged with the preset's. */
+  weights: Record<string, number>;
+  fallback: string;
+}
+
+/** Runs a turn to its reply. An early reply from inspect (a refusal, an answer) ends the turn there. */
+export async function runPipeline(turn: Turn, ctx: PipelineContext): Promise<void> {
+  await runPluginStage(turn, ctx, 'inspect');
+  if (turn.reply) return;
+
+  await runPluginStage(turn, ctx, 'prompt', () => {
+    const { tokens, kept } = ctx.engine.encodeDialogue(turn.prompt, turn.decoding.maxNewTokens);
+    turn.promptTokens = tokens;
+    turn.prompt = kept;
+    return `${tokens.length} prompt tokens`;
+  });
+
+  await runCoreStage(turn, ctx, 'generate', async () => {
+    const generated = await ctx.engine.generate(turn.promptTokens, turn.decoding);
+    turn.candidates = generated.map((g) => ({
+      text: g.text,
+      tokens: g.tokens,
+      logprob: g.logprob,
+      avgLogprob: g.avgLogprob,
+      scores: { logprob: g.logprob, avgLogprob: g.avgLogprob },
+    }));
+    // An empty candidate says nothing; it can never be the reply.
+    for (const candidate of turn.candidates) {
+      if (!candidate.text.trim()) candidate.rejected = { by: 'core', reason: 'empty reply' };
+    }
+    return `${turn.candidates.length} candidates`;
+  });
+
+  await runPluginStage(turn, ctx, 'score');
+  await runPluginStage(turn, ctx, 'filter');
+  ctx.events.emit('candidates', { turn });
+
+  await runCoreStage(turn, ctx, 'select', () => {
+    turn.chosen = selectCandidate(turn.candidates, ctx.weights);
+    turn.reply =
+      turn.chosen === -1
+        ? { text: ctx.fallback, kind: 'fallback', citations: [] }
+        : { text: turn.candidates[turn.chosen].text, kind: 'model', citations: [] };
+    return turn.chosen === -1 ? 'no candidate survived: fallback' : `candidate ${turn.chosen}`;
+  });
+
+  await runPluginStage(turn, ctx, 'finalize');
+}
+
+async function runPluginStage(turn: Turn, ctx: PipelineContext, stage: PluginStage, after?: () => string): Promise<void> {
+  for (const plugin of ctx.plugins) {
+    const hook = plugin[stage];
+    if (!hook) continue;
+    const started = performance.now();
+    await hook.call(plugin, turn);
+    turn.trace.push({ stage, by: plugin.name, ms: performance.now() - started });
+    // An inspect hook that answered ends the stage: later plugins must not override a refusal.
+    if (stage === 'inspect' && turn.reply) break;
+  }
+  if (after) {
+    const started = performance.now();
+    const note = after();
+    turn.trace.push({ stage, by: 'core', ms: performance.now() - started, note });
+  }
+  ctx.events.emit('stage', { turn, stage });
+}
+
+async function runCoreStage(turn: Turn, ctx: PipelineContext, stage: Stage, work: () => Promise<string> | string): Promise<void> {
+  const started = performance.now();
+  const note = await work();
+  turn.trace.push({ stage, by: 'core', ms: performance.now() - started, note });
+  ctx.events.emit('stage', { turn, stage });
+}

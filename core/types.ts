@@ -1,0 +1,233 @@
+/**
+ * The contracts of banter. Plugins and adapters depend on these types only (and on core's
+ * helpers); core never imports a plugin or an adapter: they are registered from config.
+ */
+import type { DecodeOptions, DialogueEngine, EngineOptions } from './engine/types.js';
+import type { EventBus } from './events.js';
+import type { Logger } from './log.js';
+
+export type JSONSchema = Record<string, unknown>;
+
+/** Where a conversation lives. Its string form (see `conversationKey`) is the history key. */
+export interface ConversationAddress {
+  platform: string;
+  channel: string;
+  /** Thread id on platforms that have threads; a thread is its own conversation. */
+  thread?: string;
+}
+
+export interface Speaker {
+  id: string;
+  name?: string;
+  /** Set by the adapter from the platform's permissions (or a configured role). */
+  isAdmin?: boolean;
+}
+
+/** What an adapter hands to the bot. */
+export interface IncomingMessage extends ConversationAddress {
+  text: string;
+  user: Speaker;
+  /** Platform message id, when there is one (for logs and dedupe). */
+  id?: string;
+}
+
+export interface HistoryTurn {
+  role: 'user' | 'bot';
+  text: string;
+  /** Epoch milliseconds. */
+  at: number;
+}
+
+/** What is stored per conversation key. Plugins keep their own per-channel state in `state`. */
+export interface Conversation {
+  key: string;
+  /** Name of the preset routed to this conversation (or set by `/preset`). */
+  preset: string;
+  /** Per-channel persona lines set by `/persona`; overrides the preset's persona when present. */
+  persona?: string[];
+  history: HistoryTurn[];
+  state: Record<string, unknown>;
+}
+
+/** A retrieved passage kept as evidence for a turn. */
+export interface Evidence {
+  id: string;
+  title: string;
+  url: string;
+  text: string;
+  score: number;
+}
+
+export interface Citation {
+  title: string;
+  url: string;
+}
+
+/** The parts of the prompt, as the model will see them (history already truncated to fit). */
+export interface PromptParts {
+  persona: string[];
+  knowledge: string[];
+  history: HistoryTurn[];
+}
+
+export interface Candidate {
+  text: string;
+  tokens: number[];
+  /** Summed log-probability of the tokens under the forward model. */
+  logprob: number;
+  /** Mean log-probability per token. */
+  avgLogprob: number;
+  /** Named scores added by plugins (`mmi`, `safety.threat`, `grounding.support`, ...). */
+  scores: Record<string, number>;
+  /** Set by a filter: the candidate is out, with who rejected it and why. */
+  rejected?: { by: string; reason: string };
+  /** Weighted total computed at the select stage. */
+  total?: number;
+}
+
+export type ReplyKind = 'model' | 'fallback' | 'command' | 'refusal' | 'evidence' | 'error';
+
+export interface Reply {
+  text: string;
+  kind: ReplyKind;
+  citations: Citation[];
+}
+
+export type Stage = 'inspect' | 'prompt' | 'generate' | 'score' | 'filter' | 'select' | 'finalize';
+export const STAGES: readonly Stage[] = ['inspect', 'prompt', 'generate', 'score', 'filter', 'select', 'finalize'];
+
+export interface TraceEntry {
+  stage: Stage;
+  /** The plugin that ran, or `core` for the core's own work in the stage. */
+  by: string;
+  ms: number;
+  note?: string;
+}
+
+/** A role preset, loaded from a config file (see config/preset.schema.json). */
+export interface Preset {
+  name: string;
+  description?: string;
+  persona: string[];
+  /** Turns that pre-condition the conversation (LaMDA: "Hi, I'm Mount Everest. ..."). */
+  greeting: HistoryTurn[];
+  /** Knowledge source folders or files, resolved to absolute paths. */
+  knowledge: string[];
+  decoding: Partial<DecodeOptions>;
+  /** Per-plugin overrides, keyed by plugin name (e.g. `safety: { thresholds: {...} }`). */
+  plugins: Record<string, unknown>;
+  selection: { weights: Record<string, number>; fallback?: string };
+  /** The file it came from, for messages. */
+  file?: string;
+}
+
+/** One turn through the pipeline. Plugins read and write it; every stage is traced. */
+export interface Turn {
+  id: string;
+  message: IncomingMessage;
+  conversation: Conversation;
+  preset: Preset;
+  /** Effective decoding options: bot config, then preset overrides. */
+  decoding: DecodeOptions;
+  prompt: PromptParts;
+  /** Encoded prompt, filled by core before generation. */
+  promptTokens: number[];
+  evidence: Evidence[];
+  candidates: Candidate[];
+  /** Set early (by inspect) to answer without generating; set by select otherwise. */
+  reply?: Reply;
+  /** Set by a plugin's finalize to the candidate index used for the reply, or -1. */
+  chosen: number;
+  trace: TraceEntry[];
+  /** Per-turn scratch space for plugins, keyed by plugin name. */
+  data: Record<string, unknown>;
+}
+
+export interface Plugin<Config = unknown> {
+  name: string;
+  /** JSON Schema of this plugin's config; validated with ajv before `setup`. */
+  configSchema?: JSONSchema;
+  setup?(bot: BotHost, config: Config): void | Promise<void>;
+  inspect?(turn: Turn): void | Promise<void>;
+  prompt?(turn: Turn): void | Promise<void>;
+  score?(turn: Turn): void | Promise<void>;
+  filter?(turn: Turn): void | Promise<void>;
+  finalize?(turn: Turn): void | Promise<void>;
+  dispose?(): void | Promise<void>;
+}
+
+/** A module that provides a plugin: its default export is a factory. */
+export type PluginFactory = () => Plugin<any>;
+
+export interface Adapter<Config = unknown> {
+  name: string;
+  configSchema?: JSONSchema;
+  start(bot: BotHost, config: Config): Promise<void>;
+  stop(): Promise<void>;
+  /** Resolves when the adapter ended on its own (the terminal's `/quit` or end of input). */
+  readonly finished?: Promise<void>;
+}
+
+export type AdapterFactory = () => Adapter<any>;
+
+/** A chat command (`/reset`, `/preset NAME`, ...). One table serves every adapter. */
+export interface Command {
+  name: string;
+  description: string;
+  /** Only admins may run it (adapters map platform permissions to `Speaker.isAdmin`). */
+  admin?: boolean;
+  /** Free-text argument description, for help and slash-command registration. */
+  argument?: { name: string; description: string; required: boolean };
+  run(ctx: CommandContext): Promise<string> | string;
+}
+
+export interface CommandContext {
+  bot: BotHost;
+  message: IncomingMessage;
+  conversation: Conversation;
+  args: string;
+}
+
+/** What plugins and adapters get to work with. */
+export interface BotHost {
+  readonly name: string;
+  readonly events: EventBus<BotEvents>;
+  readonly logger: Logger;
+  /** The forward dialogue engine. */
+  readonly engine: DialogueEngine;
+  /** Loads (or reuses) another engine, e.g. MMI's backward model; path relative to the config. */
+  loadEngine(modelPath: string, options?: Partial<EngineOptions>): Promise<DialogueEngine>;
+  /** Resolves a path written in config (relative to the config file's folder). */
+  resolvePath(path: string): string;
+  readonly presets: PresetRegistry;
+  readonly commands: Map<string, Command>;
+  /**
+   * Runs one message through commands or the pipeline, serialized per conversation. `deliver`
+   * (the adapter's send) runs inside the turn; history is written only after it succeeded.
+   */
+  handle(message: IncomingMessage, deliver?: (reply: Reply) => Promise<void>): Promise<Reply>;
+  /** Reads a conversation (creating it from routing if new). */
+  conversation(address: ConversationAddress): Promise<Conversation>;
+  /** Writes a conversation back (commands and plugins that change per-channel state). */
+  saveConversation(conversation: Conversation): Promise<void>;
+}
+
+export interface PresetRegistry {
+  get(name: string): Preset | undefined;
+  list(): Preset[];
+  /** The preset routed to an address by config, or the default. */
+  route(address: ConversationAddress): string;
+}
+
+/** Events on the bot's bus. Observers (logs, metrics, the web inspector) subscribe here. */
+export interface BotEvents {
+  'turn:start': { turn: Turn };
+  /** After each stage, with the trace so far. */
+  stage: { turn: Turn; stage: Stage };
+  /** After filter: every candidate with its scores and rejection reason. */
+  candidates: { turn: Turn };
+  reply: { turn: Turn; reply: Reply };
+  'turn:end': { turn: Turn; ms: number };
+  'turn:error': { turn: Turn; error: unknown };
+  'engine:progress': { model: string; message: string; fraction?: number };
+}
