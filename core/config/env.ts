@@ -32,7 +32,7 @@ export function substituteEnv(root: Record<string, unknown>, file: string, env: 
         }
         if (enabled) (container as Record<string, unknown>)[key] = substitute(value, path);
       } else if (value !== null && typeof value === 'object') {
-        walk(value as Record<string, unknown>, path, enabled && !(TOGGLED_SECTIONS.has(pointer) && isDisabled(value)));
+        walk(value as Record<string, unknown>, path, enabled && !(TOGGLED_SECTIONS.has(pointer) && isDisabled(value, env)));
       }
     }
   }
@@ -55,8 +55,13 @@ export function substituteEnv(root: Record<string, unknown>, file: string, env: 
   }
 }
 
-/** `false`, or a mapping with `enabled: false`. */
-export function isDisabled(section: unknown): boolean {
+/**
+ * `false`, a mapping with `enabled: false`, or one with `enabledWhen: VAR` while VAR is unset or
+ * empty (so `npm start` brings up Discord or Slack only when their tokens are in the environment).
+ */
+export function isDisabled(section: unknown, env: NodeJS.ProcessEnv): boolean {
   if (section === false) return true;
-  return section !== null && typeof section === 'object' && (section as Record<string, unknown>).enabled === false;
+  if (section === null || typeof section !== 'object') return false;
+  const { enabled, enabledWhen } = section as Record<string, unknown>;
+  return enabled === false || (typeof enabledWhen === 'string' && !env[enabledWhen]);
 }

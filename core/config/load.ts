@@ -31,7 +31,7 @@ export async function loadConfig(file?: string, options: LoadConfigOptions = {})
   const data = raw as Record<string, unknown>;
 
   const { problems: envProblems, warnings } = substituteEnv(data, path, options.env ?? process.env);
-  normalizeToggledSections(data);
+  normalizeToggledSections(data, options.env ?? process.env);
   // A value whose variable is unset was left as written; its schema errors would only repeat that.
   const unresolved = new Set(envProblems.map((problem) => problem.path));
   const schemaProblems = validateBotConfig(data, path).filter((problem) => !unresolved.has(problem.path));
@@ -44,19 +44,19 @@ export async function loadConfig(file?: string, options: LoadConfigOptions = {})
 }
 
 /**
- * Plugins and adapters: `false` or `enabled: false` -> `false`; `true` or empty -> `{}`; the
- * `enabled` switch is dropped from enabled sections so their own schemas never see it.
+ * Plugins and adapters: `false`, `enabled: false` or an unmet `enabledWhen` -> `false`; `true` or
+ * empty -> `{}`; the switches are dropped from enabled sections so their own schemas never see them.
  */
-function normalizeToggledSections(data: Record<string, unknown>): void {
+function normalizeToggledSections(data: Record<string, unknown>, env: NodeJS.ProcessEnv): void {
   for (const sectionName of ['plugins', 'adapters']) {
     const section = data[sectionName];
     if (section === null || typeof section !== 'object' || Array.isArray(section)) continue;
     const entries = section as Record<string, unknown>;
     for (const [name, value] of Object.entries(entries)) {
-      if (isDisabled(value)) entries[name] = false;
+      if (isDisabled(value, env)) entries[name] = false;
       else if (value === true || value === null) entries[name] = {};
-      else if (typeof value === 'object' && !Array.isArray(value) && 'enabled' in value && (value as Record<string, unknown>).enabled === true) {
-        const { enabled: _enabled, ...rest } = value as Record<string, unknown>;
+      else if (typeof value === 'object' && !Array.isArray(value) && ('enabled' in value || 'enabledWhen' in value)) {
+        const { enabled: _enabled, enabledWhen: _enabledWhen, ...rest } = value as Record<string, unknown>;
         entries[name] = rest;
       }
     }

@@ -244,6 +244,13 @@ describe('environment variables', () => {
     expect(loaded.warnings).toEqual([]);
   });
 
+  test('enabledWhen starts a section only when its variable is set', async () => {
+    const file = await configFile('engine:\n  model: m\nadapters:\n  discord:\n    enabledWhen: DISCORD_TOKEN\n    token: ${DISCORD_TOKEN}\n');
+    expect((await loadConfig(file, { env: {} })).config.adapters).toEqual({ discord: false });
+    expect((await loadConfig(file, { env: { DISCORD_TOKEN: '' } })).config.adapters).toEqual({ discord: false });
+    expect((await loadConfig(file, { env: { DISCORD_TOKEN: 'abc' } })).config.adapters).toEqual({ discord: { token: 'abc' } });
+  });
+
   test('a secret written as a literal loads with a warning that does not repeat it', async () => {
     const file = await configFile('engine:\n  model: m\nadapters:\n  discord:\n    token: abc.def.ghi\n    tokenizer: ./not-a-secret\n');
     const loaded = await loadConfig(file, { env: {} });
