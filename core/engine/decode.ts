@@ -1,0 +1,130 @@
+/**
+ * Batched sampling / greedy decoding. The prompt is prefilled once (batch 1); its key/value cache is
+ * then expanded to N rows and all N candidates advance together, one forward pass per step.
+ * Finished candidates leave the batch (their cache rows are dropped).
+ */
+import type { Tensor } from 'onnxruntime-node';
+import { EngineInputError } from './errors.js';
+import { RowProcessor } from './logits.js';
+import { argmax, logSumExp, mulberry32, sampleToken } from './sampling.js';
+import { disposeCache, type DecoderSession, type KvCache } from './session.js';
+import type { DecodeOptions, GeneratedCandidate, TextTokenizer } from './types.js';
+
+export interface DecodeContext {
+  decoder: DecoderSession;
+  tokenizer: TextTokenizer;
+  endToken: number;
+  contextWindow: number;
+}
+
+/** Generated tokens, summed raw log-probability, and whether the end token was produced. */
+export interface RawCandidate {
+  tokens: number[];
+  logprob: number;
+  finished: boolean;
+}
+
+/** How many new tokens fit after `prompt`; throws when none do. */
+export function newTokenBudget(context: DecodeContext, prompt: readonly number[], maxNewTokens: number): number {
+  if (prompt.length === 0) throw new EngineInputError('cannot generate from an empty prompt');
+  if (!(maxNewTokens >= 1)) throw new EngineInputError(`maxNewTokens must be at least 1 (got ${maxNewTokens})`);
+  const room = context.contextWindow - prompt.length;
+  if (room < 1) {
+    throw new EngineInputError(`prompt of ${prompt.length} tokens fills the model's context window (${context.contextWindow})`);
+  }
+  return Math.min(maxNewTokens, room);
+}
+
+/** Runs the prompt once with batch 1: returns its cache and the logits of its last position. */
+export async function prefill(decoder: DecoderSession, prompt: readonly number[]): Promise<{ cache: KvCache; last: Float32Array; logits: Tensor }> {
+  const length = prompt.length;
+  const { logits, present } = await decoder.forward({
+    inputIds: BigInt64Array.from(prompt, BigInt),
+    batch: 1,
+    seq: length,
+    attentionMask: new BigInt64Array(length).fill(1n),
+    positionIds: BigInt64Array.from({ length }, (_, i) => BigInt(i)),
+    past: null,
+  });
+  const vocab = decoder.shape.vocabSize;
+  return { cache: present, last: (logits.data as Float32Array).subarray((length - 1) * vocab, length * vocab), logits };
+}
+
+/** One step for a batch whose rows all share the cache length (no padding): each row feeds one token. */
+export async function stepBatch(decoder: DecoderSession, cache: KvCache, lastTokens: readonly number[]) {
+  const batch = lastTokens.length;
+  return decoder.forward({
+    inputIds: BigInt64Array.from(lastTokens, BigInt),
+    batch,
+    seq: 1,
+    attentionMask: new BigInt64Array(batch * (cache.length + 1)).fill(1n),
+    positionIds: new BigInt64Array(batch).fill(BigInt(cache.length)),
+    past: cache,
+  });
+}
+
+export function toGenerated(raw: RawCandidate, tokenizer: TextTokenizer): GeneratedCandidate {
+  // The end token's log-probability counts (the model chose to stop there), so it counts in the length too.
+  const length = raw.tokens.length + (raw.finished ? 1 : 0);
+  return {
+    text: tokenizer.decode(raw.tokens).trim(),
+    tokens: raw.tokens,
+    logprob: raw.logprob,
+    avgLogprob: length > 0 ? raw.logprob / length : 0,
+    finished: raw.finished,
+  };
+}
+
+/**
+ * Sampling (`strategy: sample`) or greedy decoding. Greedy returns one candidate: N greedy copies
+ * would be identical. Candidate logprob sums log-softmax of the RAW logits (no temperature,
+ * penalties or truncation) at each chosen token, end token included when produced.
+ */
+export async function sampleOrGreedy(context: DecodeContext, prompt: readonly number[], options: DecodeOptions): Promise<RawCandidate[]> {
+  const { decoder, endToken } = context;
+  const vocab = decoder.shape.vocabSize;
+  const maxNew = newTokenBudget(context, prompt, options.maxNewTokens);
+  const greedy = options.strategy === 'greedy' || options.temperature <= 0;
+  const count = options.strategy === 'greedy' ? 1 : Math.max(1, Math.floor(options.numCandidates));
+  const random = mulberry32(options.seed ?? Math.floor(Math.random() * 2 ** 32));
+  const processor = new RowProcessor(vocab, prompt, options, endToken);
+  const candidates: RawCandidate[] = Array.from({ length: count }, () => ({ tokens: [], logprob: 0, finished: false }));
+
+  const choose = (raw: Float32Array, rawLogNorm: number, candidate: RawCandidate) => {
+    const scores = processor.process(raw, candidate.tokens);
+    const token = greedy ? argmax(scores) : sampleToken(scores, options, random, processor.indices);
+    candidate.logprob += raw[token] - rawLogNorm;
+    if (token === endToken) candidate.finished = true;
+    else candidate.tokens.push(token);
+  };
+
+  const first = await prefill(decoder, prompt);
+  const firstLogNorm = logSumExp(first.last);
+  for (const candidate of candidates) choose(first.last, firstLogNorm, candidate);
+  first.logits.dispose();
+
+  // Cache row r belongs to candidates[active[r]].
+  let active = candidates.map((_, i) => i).filter((i) => !candidates[i].finished);
+  let cache = decoder.gatherRows(first.cache, active.map(() => 0));
+  disposeCache(first.cache);
+  for (let step = 1; step < maxNew && active.length > 0; step++) {
+    const { logits, present } = await stepBatch(decoder, cache, active.map((i) => candidates[i].tokens.at(-1)!));
+    disposeCache(cache);
+    cache = present;
+    const data = logits.data as Float32Array;
+    active.forEach((index, row) => {
+      const raw = data.subarray(row * vocab, (row + 1) * vocab);
+      choose(raw, logSumExp(raw), candidates[index]);
+    });
+    logits.dispose();
+    const stillRunning = active.flatMap((index, row) => (candidates[index].finished ? [] : [row]));
+    if (stillRunning.length < active.length && stillRunning.length > 0) {
+      const kept = decoder.gatherRows(cache, stillRunning);
+      disposeCache(cache);
+      cache = kept;
+    }
+    active = stillRunning.map((row) => active[row]);
+  }
+  disposeCache(cache);
+  return candidates;
+}

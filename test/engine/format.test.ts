@@ -1,0 +1,111 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DialogueEncoder } from '../../core/engine/format.js';
+import { EngineInputError, loadEngine, type DialogueEngine } from '../../core/engine/index.js';
+import type { HistoryTurn } from '../../core/types.js';
+import { FIXTURE } from './helpers.js';
+
+let engine: DialogueEngine;
+beforeAll(async () => {
+  engine = await loadEngine(FIXTURE, { device: 'cpu', cudaFallback: false });
+});
+afterAll(async () => {
+  await engine.dispose();
+});
+
+const turn = (role: HistoryTurn['role'], text: string, at = 0): HistoryTurn => ({ role, text, at });
+
+describe('the tokenizer', () => {
+  it('round-trips text, including accents, CJK and emoji', () => {
+    for (const text of ['Hello, world!', 'Ça va très bien — merci.', '東京に行きたい', 'rock 🎸 and jazz 🎷🤖', '  spaces\tand\nnewlines ']) {
+      expect(engine.tokenizer.decode(engine.tokenizer.encode(text))).toBe(text);
+    }
+  });
+
+  it('encodes special tokens as single ids and drops them when decoding', () => {
+    const ids = engine.tokenizer.encode('<|user|>Hi<|bot|>');
+    const user = engine.tokenizer.tokenId('<|user|>');
+    const bot = engine.tokenizer.tokenId('<|bot|>');
+    expect(user).toBeTypeOf('number');
+    expect(ids[0]).toBe(user);
+    expect(ids.at(-1)).toBe(bot);
+    expect(ids.filter((id) => id === user || id === bot)).toHaveLength(2);
+    expect(engine.tokenizer.decode(ids)).toBe('Hi');
+  });
+});
+
+describe('encodeDialogue', () => {
+  it('renders persona, knowledge and history in the declared format, then the response prefix', () => {
+    const { tokens, kept } = engine.encodeDialogue(
+      { persona: ['I am a mountain.'], knowledge: ['Everest is 8,849 m high.'], history: [turn('user', 'How tall?'), turn('bot', 'Very.'), turn('user', 'Exactly?')] },
+      16,
+    );
+    const expected = engine.tokenizer.encode(
+      '<|persona|>I am a mountain.<|knowledge|>Everest is 8,849 m high.<|user|>How tall?<|bot|>Very.<|endoftext|><|user|>Exactly?<|bot|>',
+    );
+    expect(tokens).toEqual(expected);
+    expect(kept.history).toHaveLength(3);
+  });
+
+  it('drops the oldest turns first and fits the window', () => {
+    const history = Array.from({ length: 40 }, (_, i) => turn(i % 2 ? 'bot' : 'user', `turn number ${i} about music and the mountains`, i));
+    const reserve = 24;
+    const { tokens, kept } = engine.encodeDialogue({ persona: ['I like jazz.'], knowledge: ['A fact.'], history }, reserve);
+    expect(tokens.length).toBeLessThanOrEqual(engine.info.contextWindow - reserve);
+    expect(kept.history.length).toBeGreaterThan(1);
+    expect(kept.history.length).toBeLessThan(40);
+    expect(kept.history).toEqual(history.slice(-kept.history.length));
+    // Persona and knowledge survive while history can still be dropped.
+    expect(kept.persona).toEqual(['I like jazz.']);
+    expect(kept.knowledge).toEqual(['A fact.']);
+    const last = engine.tokenizer.encode('<|bot|>turn number 39 about music and the mountains<|endoftext|><|bot|>');
+    expect(tokens.slice(-last.length)).toEqual(last);
+    // One more old turn would not have fitted.
+    const withOneMore = engine.encodeTurns(history.slice(-(kept.history.length + 1)));
+    expect(tokens.length - engine.encodeTurns(kept.history).length + withOneMore.length).toBeGreaterThan(engine.info.contextWindow - reserve);
+  });
+
+  it('drops knowledge before persona, and keeps the last turn, cut from the left when alone too long', () => {
+    const long = Array.from({ length: 60 }, (_, i) => `word${i}`).join(' ');
+    const parts = { persona: ['I am a mountain.', 'I am cold.'], knowledge: ['Everest is high.', 'It is in Nepal.'], history: [turn('user', 'old'), turn('user', long)] };
+    const budget = engine.info.contextWindow - 40;
+    const { tokens, kept } = engine.encodeDialogue(parts, 40);
+    expect(tokens.length).toBeLessThanOrEqual(budget);
+    expect(kept.knowledge).toEqual([]);
+    expect(kept.persona).toEqual([]);
+    expect(kept.history).toHaveLength(1);
+    expect(long.endsWith(kept.history[0].text)).toBe(true);
+    expect(kept.history[0].text.length).toBeLessThan(long.length);
+    expect(tokens[0]).toBe(engine.tokenizer.tokenId('<|user|>'));
+    expect(tokens.at(-1)).toBe(engine.tokenizer.tokenId('<|bot|>'));
+
+    // A reserve that leaves exactly room for persona + history: all knowledge goes, all persona stays.
+    const history = [turn('user', 'Tell me about yourself.')];
+    const withoutKnowledge = engine.encodeDialogue({ persona: parts.persona, knowledge: [], history }, 0).tokens.length;
+    const reserve = engine.info.contextWindow - withoutKnowledge;
+    const fitted = engine.encodeDialogue({ persona: parts.persona, knowledge: parts.knowledge, history }, reserve);
+    expect(fitted.kept.knowledge).toEqual([]);
+    expect(fitted.kept.persona).toEqual(parts.persona);
+    expect(fitted.tokens).toHaveLength(withoutKnowledge);
+  });
+
+  it('fails with an actionable error when the reserve leaves no room', () => {
+    expect(() => engine.encodeDialogue({ persona: [], knowledge: [], history: [turn('user', 'hi')] }, engine.info.contextWindow)).toThrow(EngineInputError);
+  });
+
+  it('reverses the turns for a backward model and renders persona as a bot turn without a persona template', () => {
+    const encoder = new DialogueEncoder(
+      { user: '<|user|>{text}', bot: '<|bot|>{text}', responsePrefix: '<|bot|>', end: '<|endoftext|>', direction: 'backward', prefix: '<|knowledge|>' },
+      engine.tokenizer,
+      128,
+    );
+    const { tokens, kept } = encoder.encodeDialogue({ persona: ['Calm.', 'Kind.'], knowledge: ['dropped'], history: [turn('user', 'one'), turn('bot', 'two')] }, 8);
+    expect(tokens).toEqual(engine.tokenizer.encode('<|knowledge|><|bot|>Calm. Kind.<|bot|>two<|user|>one<|bot|>'));
+    expect(kept.knowledge).toEqual([]);
+  });
+});
+
+describe('encodeTurns', () => {
+  it('encodes turns in the order given without a response prefix', () => {
+    expect(engine.encodeTurns([turn('bot', 'Hi!'), turn('user', 'Hello')])).toEqual(engine.tokenizer.encode('<|bot|>Hi!<|endoftext|><|user|>Hello'));
+  });
+});

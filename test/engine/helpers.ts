@@ -1,0 +1,63 @@
+/** Shared set-up of the engine tests: the real fixture model and a full-recompute reference forward. */
+import { fileURLToPath } from 'node:url';
+import { readModelFolder } from '../../core/engine/model-folder.js';
+import { createInferenceSession, disposeCache, DecoderSession } from '../../core/engine/session.js';
+import type { DecodeOptions } from '../../core/engine/types.js';
+
+export const FIXTURE = fileURLToPath(new URL('../fixtures/tiny-gpt2', import.meta.url));
+
+export const PLAIN: DecodeOptions = {
+  strategy: 'sample',
+  numCandidates: 8,
+  temperature: 1,
+  topK: 0,
+  topP: 1,
+  repetitionPenalty: 1,
+  noRepeatNgramSize: 0,
+  minNewTokens: 0,
+  maxNewTokens: 12,
+  seed: 7,
+  beamWidth: 1,
+  lengthPenalty: 1,
+};
+
+export async function openDecoder(): Promise<DecoderSession> {
+  const folder = await readModelFolder(FIXTURE);
+  const { session } = await createInferenceSession(folder.onnxPath, { device: 'cpu', cudaFallback: false });
+  return new DecoderSession(
+    session,
+    { layers: folder.layers, heads: folder.heads, headDim: folder.hidden / folder.heads, vocabSize: folder.vocabSize },
+  );
+}
+
+/** Logits of every position of `tokens`, computed from scratch (no cache), batch 1. */
+export async function fullLogits(decoder: DecoderSession, tokens: number[]): Promise<Float32Array[]> {
+  const length = tokens.length;
+  const { logits, present } = await decoder.forward({
+    inputIds: BigInt64Array.from(tokens, BigInt),
+    batch: 1,
+    seq: length,
+    attentionMask: new BigInt64Array(length).fill(1n),
+    positionIds: BigInt64Array.from({ length }, (_, i) => BigInt(i)),
+    past: null,
+  });
+  disposeCache(present);
+  const vocab = decoder.shape.vocabSize;
+  const data = logits.data as Float32Array;
+  return Array.from({ length }, (_, i) => data.slice(i * vocab, (i + 1) * vocab));
+}
+
+export function logSoftmax(row: Float32Array): Float64Array {
+  let max = -Infinity;
+  for (const value of row) max = Math.max(max, value);
+  let sum = 0;
+  for (const value of row) sum += Math.exp(value - max);
+  const norm = max + Math.log(sum);
+  return Float64Array.from(row, (value) => value - norm);
+}
+
+export function rankOf(row: ArrayLike<number>, token: number): number {
+  let rank = 0;
+  for (let i = 0; i < row.length; i++) if (row[i] > row[token]) rank++;
+  return rank;
+}

@@ -1,0 +1,81 @@
+import { cpSync, existsSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { CudaUnavailableError, loadEngine, ModelFolderError } from '../../core/engine/index.js';
+import { FIXTURE, PLAIN } from './helpers.js';
+
+const scratch = mkdtempSync(join(tmpdir(), 'banter-engine-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+function copyFixture(name: string): string {
+  const dir = join(scratch, name);
+  cpSync(FIXTURE, dir, { recursive: true });
+  return dir;
+}
+
+/** Whether this onnxruntime-node install carries the CUDA execution provider library. */
+function hasCudaBinaries(): boolean {
+  const ortDir = dirname(createRequire(import.meta.url).resolve('onnxruntime-node/package.json'));
+  const binDir = join(ortDir, 'bin');
+  const walk = (dir: string): boolean =>
+    readdirSync(dir, { withFileTypes: true }).some((entry) =>
+      entry.isDirectory() ? walk(join(dir, entry.name)) : entry.name.startsWith('libonnxruntime_providers_cuda'),
+    );
+  return existsSync(binDir) && walk(binDir);
+}
+
+describe('loading a model folder', () => {
+  it('reads the fixture: model info and generation defaults', async () => {
+    const messages: string[] = [];
+    const engine = await loadEngine(FIXTURE, { device: 'cpu', cudaFallback: false, onProgress: (message) => messages.push(message) });
+    expect(engine.info).toMatchObject({ modelType: 'gpt2', layers: 2, heads: 2, hidden: 64, contextWindow: 128 });
+    expect(engine.info.generation).toMatchObject({ strategy: 'sample', topK: 40, topP: 0.9, maxNewTokens: 24 });
+    expect(engine.format.responsePrefix).toBe('<|bot|>');
+    expect(messages.at(-1)).toContain('ready on cpu');
+    await engine.dispose();
+  });
+
+  it('accepts optimum’s decoder_model_merged.onnx name and falls back to DialoGPT’s format', async () => {
+    const dir = copyFixture('dialogpt-like');
+    renameSync(join(dir, 'onnx', 'model.onnx'), join(dir, 'onnx', 'decoder_model_merged.onnx'));
+    rmSync(join(dir, 'dialogue_format.json'));
+    const engine = await loadEngine(dir, { device: 'cpu', cudaFallback: false });
+    expect(engine.format).toMatchObject({ user: '{text}<|endoftext|>', bot: '{text}<|endoftext|>', responsePrefix: '', end: '<|endoftext|>' });
+    const eos = engine.tokenizer.tokenId('<|endoftext|>');
+    expect(engine.encodeTurns([{ role: 'user', text: 'Hi' }]).at(-1)).toBe(eos);
+    const candidates = await engine.generate(engine.encodeTurns([{ role: 'user', text: 'Hi' }]), { ...PLAIN, numCandidates: 2 });
+    expect(candidates).toHaveLength(2);
+    await engine.dispose();
+  });
+
+  it('names the missing or invalid file', async () => {
+    await expect(loadEngine(join(scratch, 'nowhere'), { device: 'cpu', cudaFallback: false })).rejects.toThrow(ModelFolderError);
+    const dir = copyFixture('bad-format');
+    writeFileSync(join(dir, 'dialogue_format.json'), JSON.stringify({ user: 'no placeholder', bot: '{text}', responsePrefix: '', end: '<|endoftext|>' }));
+    await expect(loadEngine(dir, { device: 'cpu', cudaFallback: false })).rejects.toThrow(/dialogue_format\.json.*"user" must contain \{text\}/);
+    const noOnnx = copyFixture('no-onnx');
+    rmSync(join(noOnnx, 'onnx'), { recursive: true });
+    await expect(loadEngine(noOnnx, { device: 'cpu', cudaFallback: false })).rejects.toThrow(/onnx\/model\.onnx or onnx\/decoder_model_merged\.onnx/);
+  });
+});
+
+describe('CUDA requested without CUDA binaries', () => {
+  it('fails at load with the reinstall hint', async () => {
+    expect(hasCudaBinaries()).toBe(false);
+    const error = await loadEngine(FIXTURE, { device: 'cuda', cudaFallback: false }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CudaUnavailableError);
+    expect((error as Error).message).toContain('npm install --onnxruntime-node-install=cuda12');
+  });
+
+  it('falls back to CPU with a warning when cudaFallback is set', async () => {
+    const messages: string[] = [];
+    const engine = await loadEngine(FIXTURE, { device: 'cuda', cudaFallback: true, onProgress: (message) => messages.push(message) });
+    expect(engine.device).toBe('cpu');
+    expect(messages.some((m) => m.startsWith('warning:') && m.includes('cuda12'))).toBe(true);
+    const [candidate] = await engine.generate(engine.encodeTurns([{ role: 'user', text: 'Hi' }]), { ...PLAIN, numCandidates: 1 });
+    expect(candidate.tokens.length).toBeGreaterThan(0);
+    await engine.dispose();
+  });
+});

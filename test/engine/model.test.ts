@@ -1,0 +1,112 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadEngine } from '../../core/engine/index.js';
+import type { DialogueEngine } from '../../core/engine/index.js';
+import { prefill, stepBatch } from '../../core/engine/decode.js';
+import { disposeCache, type DecoderSession } from '../../core/engine/session.js';
+import { FIXTURE, fullLogits, logSoftmax, openDecoder, PLAIN } from './helpers.js';
+
+let engine: DialogueEngine;
+let decoder: DecoderSession;
+
+beforeAll(async () => {
+  engine = await loadEngine(FIXTURE, { device: 'cpu', cudaFallback: false });
+  decoder = await openDecoder();
+});
+afterAll(async () => {
+  await engine.dispose();
+  await decoder.release();
+});
+
+function maxAbsDiff(a: Float32Array, b: Float32Array): number {
+  let max = 0;
+  for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i] - b[i]));
+  return max;
+}
+
+describe('the ONNX decoder with a key/value cache', () => {
+  it('gives the logits of a full recompute, step by step and across an expanded batch', async () => {
+    const prompt = engine.encodeTurns([{ role: 'user', text: 'Hello, what is the highest mountain?' }]);
+    const continuation = [5, 77, 300, 12];
+    const reference = await fullLogits(decoder, [...prompt, ...continuation]);
+
+    const first = await prefill(decoder, prompt);
+    expect(maxAbsDiff(first.last, reference[prompt.length - 1])).toBeLessThan(1e-4);
+    // Three rows sharing the prompt's cache, as generate() does for candidates.
+    let cache = decoder.gatherRows(first.cache, [0, 0, 0]);
+    disposeCache(first.cache);
+    const vocab = decoder.shape.vocabSize;
+    for (const [step, token] of continuation.entries()) {
+      const { logits, present } = await stepBatch(decoder, cache, [token, token, token]);
+      disposeCache(cache);
+      cache = present;
+      const data = logits.data as Float32Array;
+      for (let row = 0; row < 3; row++) {
+        const got = data.subarray(row * vocab, (row + 1) * vocab);
+        expect(maxAbsDiff(got, reference[prompt.length + step])).toBeLessThan(1e-4);
+      }
+    }
+    expect(cache.length).toBe(prompt.length + continuation.length);
+    disposeCache(cache);
+  });
+});
+
+describe('greedy decoding', () => {
+  it('picks the argmax of full-recompute logits at every step', async () => {
+    const prompt = engine.encodeDialogue({ persona: ['I am a mountain.'], knowledge: [], history: [{ role: 'user', text: 'Hi!', at: 0 }] }, 16).tokens;
+    const [candidate] = await engine.generate(prompt, { ...PLAIN, strategy: 'greedy', maxNewTokens: 16 });
+    const endToken = engine.tokenizer.tokenId(engine.format.end)!;
+    const chosen = candidate.finished ? [...candidate.tokens, endToken] : candidate.tokens;
+    expect(chosen.length).toBeGreaterThan(3);
+    const sequence = [...prompt, ...chosen];
+    const reference = await fullLogits(decoder, sequence);
+    let logprob = 0;
+    for (let i = 0; i < chosen.length; i++) {
+      const row = reference[prompt.length - 1 + i];
+      let best = 0;
+      for (let t = 1; t < row.length; t++) if (row[t] > row[best]) best = t;
+      expect(chosen[i]).toBe(best);
+      logprob += logSoftmax(row)[chosen[i]];
+    }
+    expect(candidate.logprob).toBeCloseTo(logprob, 3);
+    expect(candidate.avgLogprob).toBeCloseTo(logprob / chosen.length, 3);
+  });
+});
+
+describe('score()', () => {
+  const pairs = [
+    { context: [10, 20, 30, 40, 50], continuation: [60, 70] },
+    { context: [100], continuation: [200, 300, 400, 500] },
+    { context: [7, 8, 9], continuation: [1] },
+    { context: [400, 401, 402, 403, 404, 405, 406, 407], continuation: [12, 13, 14] },
+  ];
+
+  it('equals the sum of per-token log-probabilities of a full forward', async () => {
+    const scores = await engine.score(pairs);
+    for (const [i, { context, continuation }] of pairs.entries()) {
+      const reference = await fullLogits(decoder, [...context, ...continuation]);
+      let expected = 0;
+      continuation.forEach((token, j) => (expected += logSoftmax(reference[context.length - 1 + j])[token]));
+      expect(scores[i]).toBeCloseTo(expected, 3);
+    }
+  });
+
+  it('gives the same scores batched as one pair at a time', async () => {
+    const batched = await engine.score(pairs);
+    for (const [i, pair] of pairs.entries()) {
+      const [alone] = await engine.score([pair]);
+      expect(batched[i]).toBeCloseTo(alone, 3);
+    }
+  });
+
+  it('scores an empty continuation as 0 and an empty context after the end-of-text token', async () => {
+    const eos = engine.tokenizer.tokenId('<|endoftext|>')!;
+    const [empty, noContext, withEos] = await engine.score([
+      { context: [1, 2], continuation: [] },
+      { context: [], continuation: [42, 43] },
+      { context: [eos], continuation: [42, 43] },
+    ]);
+    expect(empty).toBe(0);
+    expect(noContext).toBeCloseTo(withEos, 4);
+    expect(noContext).toBeLessThan(0);
+  });
+});
