@@ -50,7 +50,8 @@ const preset: Command = {
     conversation.history = [];
     delete conversation.persona;
     await bot.saveConversation(conversation);
-    return `Preset set to ${chosen.name}${chosen.description ? `: ${chosen.description}` : ''}.`;
+    const about = chosen.description ? `: ${chosen.description.replace(/[.!?]$/, '')}` : '';
+    return `Preset set to ${chosen.name}${about}.`;
   },
 };
 

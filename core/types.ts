@@ -166,6 +166,8 @@ export interface Adapter<Config = unknown> {
   stop(): Promise<void>;
   /** Resolves when the adapter ended on its own (the terminal's `/quit` or end of input). */
   readonly finished?: Promise<void>;
+  /** Where people reach it, when it has an address of its own (the web chat), once started. */
+  readonly url?: string;
 }
 
 export type AdapterFactory = () => Adapter<any>;

@@ -62,6 +62,7 @@ program
     const bot = await createBot(loaded, { onProgress: progress.update });
     progress.done();
     await bot.start();
+    for (const adapter of bot.adapters) if (adapter.url) console.log(`banter: ${adapter.name} chat at ${adapter.url}`);
     await runUntilDone(bot);
   });
 

@@ -1,0 +1,84 @@
+/** Settings of the web chat adapter: where it listens and who may connect. */
+import type { JSONSchema } from '../../core/types.js';
+import { isLoopbackHost } from './access.js';
+
+export interface WebConfig {
+  /** TCP port; 0 picks any free port (tests). */
+  port?: number;
+  /** Interface to bind. Loopback by default: the chat is for the person at this machine. */
+  host?: string;
+  /** When set, the page needs `?token=` and the WebSocket upgrade checks it. Comes from `${ENV}`. */
+  accessToken?: string;
+  /** Largest WebSocket frame accepted; bigger frames close the connection with code 1009. */
+  maxFrameBytes?: number;
+  /** Accept clients from other machines. Defaults to true only when `host` is not a loopback address. */
+  allowRemote?: boolean;
+}
+
+export interface ResolvedWebConfig {
+  port: number;
+  host: string;
+  accessToken?: string;
+  maxFrameBytes: number;
+  allowRemote: boolean;
+}
+
+export const DEFAULT_PORT = 8787;
+export const DEFAULT_HOST = '127.0.0.1';
+export const DEFAULT_MAX_FRAME_BYTES = 64 * 1024;
+
+export const configSchema: JSONSchema = {
+  title: 'banter web chat adapter',
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    port: { type: 'integer', minimum: 0, maximum: 65535, default: DEFAULT_PORT, description: 'TCP port; 0 picks a free one.' },
+    host: { type: 'string', minLength: 1, default: DEFAULT_HOST, description: 'Interface to bind (loopback by default).' },
+    accessToken: {
+      type: 'string',
+      // Empty means none, so `${WEB_TOKEN:-}` makes the token optional; a set one must not be trivially short.
+      pattern: '^(|.{8,})$',
+      description: 'Optional access token (use ${ENV_VAR}); the page then needs ?token=. Empty: no token.',
+    },
+    maxFrameBytes: {
+      type: 'integer',
+      minimum: 1024,
+      maximum: 16 * 1024 * 1024,
+      default: DEFAULT_MAX_FRAME_BYTES,
+      description: 'Largest WebSocket frame accepted, in bytes.',
+    },
+    allowRemote: {
+      type: 'boolean',
+      description: 'Accept non-loopback clients. Default: true only when host is not a loopback address.',
+    },
+  },
+};
+
+export class WebConfigError extends Error {
+  override name = 'WebConfigError';
+}
+
+/** Applies defaults; the core validates against `configSchema` first, this guards direct use (tests, embedding). */
+export function resolveWebConfig(input: WebConfig | undefined): ResolvedWebConfig {
+  const config = input ?? {};
+  const port = config.port ?? DEFAULT_PORT;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new WebConfigError(`adapters.web.port must be an integer from 0 to 65535, got ${String(config.port)}`);
+  }
+  const maxFrameBytes = config.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+  if (!Number.isInteger(maxFrameBytes) || maxFrameBytes < 1024) {
+    throw new WebConfigError(`adapters.web.maxFrameBytes must be an integer of at least 1024, got ${String(config.maxFrameBytes)}`);
+  }
+  const accessToken = config.accessToken === '' ? undefined : config.accessToken;
+  if (accessToken !== undefined && accessToken.length < 8) {
+    throw new WebConfigError('adapters.web.accessToken must be at least 8 characters; leave it empty for no token');
+  }
+  const host = config.host ?? DEFAULT_HOST;
+  return {
+    port,
+    host,
+    accessToken,
+    maxFrameBytes,
+    allowRemote: config.allowRemote ?? !isLoopbackHost(host),
+  };
+}

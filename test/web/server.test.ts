@@ -1,0 +1,322 @@
+/** The web adapter's HTTP and WebSocket server, driven without a browser, on a real bot. */
+import { createConnection } from 'node:net';
+import { networkInterfaces } from 'node:os';
+import { afterEach, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import createWebAdapter, { type WebAdapter } from '../../adapters/web/index.js';
+import { chunkReply } from '../../adapters/web/stream.js';
+import { makeTestBot } from '../helpers/bot.js';
+import { FrameClient, inspectorProbe, NUM_CANDIDATES, startWebBot, stopWebBot, upgradeRefusal, type WebBot } from './support.js';
+
+let web: WebBot | undefined;
+const clients: FrameClient[] = [];
+afterEach(async () => {
+  for (const client of clients.splice(0)) client.close();
+  await stopWebBot(web);
+  web = undefined;
+});
+
+/** Sends raw bytes over TCP and returns the response's status line. */
+function rawRequest(port: number, bytes: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = createConnection({ host: '127.0.0.1', port }, () => socket.write(bytes));
+    let response = '';
+    socket.on('data', (chunk) => (response += chunk.toString()));
+    socket.on('end', () => resolve(response.split('\r\n')[0]));
+    socket.on('error', reject);
+  });
+}
+
+async function connect(url: string, options?: ConstructorParameters<typeof WebSocket>[2]): Promise<FrameClient> {
+  const client = await FrameClient.open(url, options);
+  clients.push(client);
+  return client;
+}
+
+describe('web adapter: HTTP', () => {
+  it('serves the page and its assets with a strict CSP, and nothing else', async () => {
+    web = await startWebBot();
+    const page = await fetch(web.url);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toContain('text/html');
+    expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
+    expect(await page.text()).toContain('id="inspector"');
+    const script = await fetch(new URL('app.js', web.url));
+    expect(script.status).toBe(200);
+    expect(script.headers.get('content-type')).toContain('javascript');
+    expect((await fetch(new URL('style.css', web.url))).status).toBe(200);
+    expect((await fetch(new URL('secrets.txt', web.url))).status).toBe(404);
+    expect((await fetch(web.url, { method: 'POST', body: 'x' })).status).toBe(405);
+  });
+
+  it('reports the URL it listens on and refuses a port already in use with an actionable error', async () => {
+    web = await startWebBot();
+    const port = Number(new URL(web.url).port);
+    expect(port).toBeGreaterThan(0);
+    const second = createWebAdapter();
+    await expect(second.start(web.bot, { port })).rejects.toThrow(/in use: set adapters\.web\.port/);
+  });
+});
+
+describe('web adapter: from the bot config', () => {
+  it('is found by name, validated with its schema and started by the bot', async () => {
+    const bot = await makeTestBot({ adapters: { web: { port: 0, maxFrameBytes: 4096 } } });
+    try {
+      await bot.start();
+      const adapter = bot.adapters.find((a) => a.name === 'web') as WebAdapter | undefined;
+      expect(adapter).toBeDefined();
+      const welcome = await FrameClient.open(adapter!.url.replace('http', 'ws') + 'ws');
+      clients.push(welcome);
+      expect((await welcome.take('welcome')).maxFrameBytes).toBe(4096);
+    } finally {
+      await bot.stop();
+    }
+  });
+
+  it('fails at start with the config path when its section is invalid', async () => {
+    const bot = await makeTestBot({ adapters: { web: { port: 'eighty', colour: 'blue' } } });
+    try {
+      await expect(bot.start()).rejects.toThrow(/adapters\/web/);
+    } finally {
+      await bot.stop();
+    }
+  });
+});
+
+describe('web adapter: chat over the socket', () => {
+  it('streams the reply in chunks and sends the turn trace with every candidate', async () => {
+    web = await startWebBot({}, [inspectorProbe()]);
+    const client = await connect(web.socketUrl);
+    const welcome = await client.take('welcome');
+    expect(welcome.presets.map((p) => p.name).sort()).toEqual(web.bot.presets.list().map((p) => p.name).sort());
+    expect(welcome.presets.find((p) => p.name === 'alpha')?.description).toBe('Alpha, a cheerful test persona');
+    client.send({ type: 'join', conversation: 'c1' });
+    const joined = await client.take('conversation');
+    expect(joined.preset).toBe('alpha');
+    expect(joined.greeting).toEqual([{ role: 'bot', text: "Hi, I'm Alpha. What would you like to talk about?" }]);
+    expect(joined.history).toEqual([]);
+
+    client.send({ type: 'say', conversation: 'c1', text: 'hello there' });
+    expect((await client.take('user')).text).toBe('hello there');
+    const start = await client.take('reply-start');
+    const end = await client.take('reply-end', (f) => f.streamId === start.streamId);
+    const chunks = client.pending().filter((f) => f.type === 'reply-chunk' && f.streamId === start.streamId);
+    // Sent progressively: one chunk per word (short replies), joined back exactly.
+    expect(chunks.map((f) => (f as { text: string }).text)).toEqual(chunkReply(end.text));
+    expect(end.kind).toBe('model');
+    expect(end.citations).toEqual([{ title: 'Mount Everest', url: 'https://example.org/everest' }]);
+
+    const { trace } = await client.take('trace');
+    expect(trace.turnId).toBe(start.turnId);
+    expect(trace.candidates).toHaveLength(NUM_CANDIDATES);
+    expect(trace.candidates[1].rejected).toEqual({ by: 'probe', reason: 'safety.probe 0.10 > 0.05' });
+    expect(trace.chosen).toBeGreaterThanOrEqual(0);
+    expect(trace.candidates[trace.chosen].text).toBe(end.text);
+    expect(typeof trace.candidates[trace.chosen].total).toBe('number');
+    expect(Object.keys(trace.candidates[0].scores)).toEqual(expect.arrayContaining(['safety.probe', 'grounding.support']));
+    expect(trace.prompt.persona).toEqual(['I am Alpha, a cheerful test bot.', 'I like mountains and music.']);
+    expect(trace.prompt.knowledge).toEqual(['Mount Everest is 8,849 metres tall.']);
+    expect(trace.prompt.history.at(-1)).toEqual({ role: 'user', text: 'hello there' });
+    expect(trace.evidence[0].url).toBe('https://example.org/everest');
+    // Every stage that did work is timed (no plugin here has an inspect hook).
+    expect(new Set(trace.timings.map((t) => t.stage))).toEqual(new Set(['prompt', 'generate', 'score', 'filter', 'select', 'finalize']));
+    expect(trace.timings.find((t) => t.stage === 'generate')).toMatchObject({ by: 'core', note: `${NUM_CANDIDATES} candidates` });
+    expect(trace.ms).toBeGreaterThan(0);
+
+    const stored = await web.bot.conversation({ platform: 'web', channel: 'c1' });
+    expect(stored.history.map((t) => t.text)).toEqual(['hello there', end.text]);
+  });
+
+  it('sends a conversation only to the sockets of that conversation', async () => {
+    web = await startWebBot();
+    const mine = await connect(web.socketUrl);
+    const other = await connect(web.socketUrl);
+    const watcher = await connect(web.socketUrl);
+    other.send({ type: 'join', conversation: 'elsewhere' });
+    await other.take('conversation');
+    watcher.send({ type: 'join', conversation: 'c1' });
+    await watcher.take('conversation');
+
+    mine.send({ type: 'say', conversation: 'c1', text: 'hi' });
+    await mine.take('trace');
+    await watcher.take('trace');
+    const leaked = other.pending().filter((f) => f.type !== 'welcome');
+    expect(leaked).toEqual([]);
+  });
+
+  it('marks a fallback reply when every candidate is rejected', async () => {
+    web = await startWebBot({}, [inspectorProbe()]);
+    const client = await connect(web.socketUrl);
+    client.send({ type: 'say', conversation: 'fb', text: 'please reject everything' });
+    const end = await client.take('reply-end');
+    expect(end.kind).toBe('fallback');
+    const { trace } = await client.take('trace');
+    expect(trace.chosen).toBe(-1);
+    expect(trace.candidates.every((c) => c.rejected !== undefined)).toBe(true);
+  });
+
+  it('sends the trace of a failed turn with its error', async () => {
+    const broken = { name: 'broken', score: () => { throw new Error('scorer exploded'); } };
+    web = await startWebBot({}, [broken]);
+    const client = await connect(web.socketUrl);
+    client.send({ type: 'say', conversation: 'err', text: 'hello' });
+    expect((await client.take('reply-end')).kind).toBe('error');
+    const { trace } = await client.take('trace', (f) => f.trace.ms !== undefined);
+    expect(trace.error).toBe('Error: scorer exploded');
+    expect(trace.candidates).toHaveLength(NUM_CANDIDATES);
+  });
+
+  it('switches preset and resets through the bot commands', async () => {
+    web = await startWebBot();
+    const client = await connect(web.socketUrl);
+    client.send({ type: 'say', conversation: 'p1', text: 'hello' });
+    await client.take('trace');
+
+    client.send({ type: 'preset', conversation: 'p1', name: 'beta' });
+    const note = await client.take('reply-end', (f) => f.kind === 'command');
+    expect(note.text).toMatch(/beta/);
+    const switched = await client.take('conversation', (f) => f.preset === 'beta');
+    expect(switched.history).toEqual([]);
+    expect(switched.greeting).toEqual([]);
+    expect((await web.bot.conversation({ platform: 'web', channel: 'p1' })).preset).toBe('beta');
+
+    client.send({ type: 'say', conversation: 'p1', text: 'again' });
+    await client.take('trace');
+    expect((await web.bot.conversation({ platform: 'web', channel: 'p1' })).history).toHaveLength(2);
+    client.send({ type: 'reset', conversation: 'p1' });
+    await client.take('reply-end', (f) => f.kind === 'command' && /cleared/i.test(f.text));
+    const reset = await client.take('conversation', (f) => f.history.length === 0);
+    expect(reset.preset).toBe('beta');
+    expect((await web.bot.conversation({ platform: 'web', channel: 'p1' })).history).toEqual([]);
+  });
+});
+
+describe('web adapter: bad input', () => {
+  it('answers malformed and invalid frames with an error frame and keeps the connection', async () => {
+    web = await startWebBot();
+    const client = await connect(web.socketUrl);
+    client.socket.send('{not json');
+    expect((await client.take('error')).message).toMatch(/Malformed JSON/);
+    client.send([1, 2]);
+    expect((await client.take('error')).message).toMatch(/JSON object/);
+    client.send({ type: 'explode', conversation: 'c1' });
+    expect((await client.take('error')).message).toMatch(/Unknown frame type "explode"/);
+    client.send({ type: 'say', conversation: '../../etc', text: 'hi' });
+    expect((await client.take('error')).message).toMatch(/conversation/);
+    client.send({ type: 'say', conversation: 'c1', text: '   ' });
+    expect((await client.take('error')).message).toMatch(/non-empty "text"/);
+    client.socket.send(Buffer.from([1, 2, 3]), { binary: true });
+    expect((await client.take('error')).message).toMatch(/text frames/);
+
+    client.send({ type: 'join', conversation: 'c1' });
+    expect((await client.take('conversation')).conversation).toBe('c1');
+    expect(client.socket.readyState).toBe(WebSocket.OPEN);
+  });
+
+  it('refuses messages beyond the ones already waiting for the bot', async () => {
+    web = await startWebBot();
+    const client = await connect(web.socketUrl);
+    for (let i = 0; i < 10; i++) client.send({ type: 'say', conversation: 'flood', text: `message ${i}` });
+    expect((await client.take('error')).message).toMatch(/Too many messages are waiting/);
+    expect((await client.take('error')).message).toMatch(/Too many messages are waiting/);
+    for (let i = 0; i < 8; i++) await client.take('trace');
+    expect(client.pending().filter((f) => f.type === 'error')).toEqual([]);
+    expect((await web.bot.conversation({ platform: 'web', channel: 'flood' })).history).toHaveLength(16);
+  });
+
+  it('closes a connection that sends a frame over maxFrameBytes with 1009, and keeps serving', async () => {
+    web = await startWebBot({ maxFrameBytes: 2048 });
+    const client = await connect(web.socketUrl);
+    const welcome = await client.take('welcome');
+    expect(welcome.maxFrameBytes).toBe(2048);
+    client.send({ type: 'say', conversation: 'big', text: 'x'.repeat(4096) });
+    const closed = await client.closed;
+    expect(closed.code).toBe(1009);
+
+    const next = await connect(web.socketUrl);
+    next.send({ type: 'join', conversation: 'big' });
+    expect((await next.take('conversation')).history).toEqual([]);
+  });
+
+  it('answers a garbled request line with 400 and keeps serving', async () => {
+    web = await startWebBot();
+    const { port } = new URL(web.url);
+    for (const target of ['http://[broken', '%%%', '*']) {
+      const status = await rawRequest(Number(port), `GET ${target} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n\r\n`);
+      expect(status).toMatch(/^HTTP\/1\.1 (400|404)/);
+    }
+    expect((await fetch(web.url)).status).toBe(200);
+  });
+
+  it('refuses a WebSocket from another origin or with a foreign Host header', async () => {
+    web = await startWebBot();
+    expect(await upgradeRefusal(web.socketUrl, { headers: { Origin: 'http://evil.example' } })).toMatchObject({ status: 403, body: expect.stringMatching(/Cross-origin/) });
+    const host = new URL(web.socketUrl).host;
+    expect(await upgradeRefusal(web.socketUrl, { headers: { Origin: `http://${host}` } })).toBeUndefined();
+    expect(await upgradeRefusal(web.socketUrl, { headers: { Host: `rebound.example:${new URL(web.socketUrl).port}` } })).toMatchObject({ status: 403 });
+    expect(await upgradeRefusal(web.socketUrl.replace('/ws', '/elsewhere'))).toMatchObject({ status: 403 });
+  });
+});
+
+describe('web adapter: access', () => {
+  it('needs the access token for the page and the socket, compared exactly', async () => {
+    const token = 'correct-horse-battery';
+    web = await startWebBot({ accessToken: token });
+    expect(web.url).toContain(`?token=${token}`);
+    const bare = web.url.split('?')[0];
+    const refused = await fetch(bare);
+    expect(refused.status).toBe(401);
+    expect(await refused.text()).toMatch(/\?token=/);
+    expect((await fetch(`${bare}?token=correct-horse-batterY`)).status).toBe(401);
+    expect((await fetch(web.url)).status).toBe(200);
+    // The assets hold no data and load without it.
+    expect((await fetch(`${bare}app.js`)).status).toBe(200);
+
+    expect(await upgradeRefusal(web.socketUrl)).toMatchObject({ status: 401 });
+    expect(await upgradeRefusal(`${web.socketUrl}?token=wrong-token-here`)).toMatchObject({ status: 401 });
+    const client = await connect(`${web.socketUrl}?token=${token}`);
+    expect((await client.take('welcome')).bot).toBe(web.bot.name);
+  });
+
+  it('treats an empty token as none and refuses a short one', async () => {
+    web = await startWebBot({ accessToken: '' });
+    expect((await fetch(web.url)).status).toBe(200);
+    await expect(createWebAdapter().start(web.bot, { port: 0, accessToken: 'short' })).rejects.toThrow(/at least 8 characters/);
+  });
+
+  it('accepts only loopback clients unless remote clients are allowed', async () => {
+    // The remote side of this test needs a non-loopback address on this machine to connect from.
+    const external = Object.values(networkInterfaces())
+      .flat()
+      .find((info) => info && info.family === 'IPv4' && !info.internal)?.address;
+    expect(external, 'this test needs a non-loopback IPv4 interface').toBeDefined();
+
+    web = await startWebBot({ host: '0.0.0.0', allowRemote: false });
+    const port = new URL(web.url).port;
+    const viaNetwork = await fetch(`http://${external}:${port}/`);
+    expect(viaNetwork.status).toBe(403);
+    expect(await viaNetwork.text()).toMatch(/only accepts connections from this machine/);
+    expect(await upgradeRefusal(`ws://${external}:${port}/ws`)).toMatchObject({ status: 403 });
+    expect((await fetch(`http://127.0.0.1:${port}/`)).status).toBe(200);
+    await stopWebBot(web);
+
+    // Bound to every interface (host set otherwise), remote clients are the point.
+    web = await startWebBot({ host: '0.0.0.0' });
+    const open = new URL(web.url).port;
+    expect((await fetch(`http://${external}:${open}/`)).status).toBe(200);
+    expect(await upgradeRefusal(`ws://${external}:${open}/ws`)).toBeUndefined();
+  });
+
+  it('closes its sockets on stop and frees the port', async () => {
+    web = await startWebBot();
+    const client = await connect(web.socketUrl);
+    await client.take('welcome');
+    const port = Number(new URL(web.url).port);
+    await web.adapter.stop();
+    expect((await client.closed).code).toBe(1001);
+    const again = createWebAdapter();
+    await again.start(web.bot, { port });
+    expect(again.url).toBe(`http://127.0.0.1:${port}/`);
+    await again.stop();
+  });
+});
