@@ -35,7 +35,7 @@ async function loadError(file: string, env: NodeJS.ProcessEnv = {}): Promise<Con
 
 describe('the default config', () => {
   test('loads from the package with every documented value', async () => {
-    const loaded = await loadConfig();
+    const loaded = await loadConfig(undefined, { env: {} });
     expect(loaded.file).toBeUndefined();
     expect(loaded.dir).toBe(join(defaultConfigFile(), '..'));
     expect(loaded.config.engine).toEqual({ model: '../test/fixtures/tiny-gpt2', device: 'cpu', cudaFallback: true, maxConcurrentGenerations: 1 });
@@ -46,7 +46,8 @@ describe('the default config', () => {
     expect(loaded.config.history).toEqual({ store: 'memory://', maxTurns: 20, maxTokens: 512 });
     expect(loaded.config.selection.weights).toEqual({ avgLogprob: 1 });
     expect(loaded.config.presets).toEqual({ dirs: ['presets'], default: 'default', routes: {} });
-    expect(loaded.config.adapters).toEqual({ terminal: {} });
+    // Discord and Slack start only when their tokens are in the environment.
+    expect(loaded.config.adapters).toEqual({ terminal: {}, web: { port: 8787, host: '127.0.0.1' }, discord: false, slack: false });
     expect(loaded.config.log.level).toBe('warn');
     expect(loaded.config.maxMessageLength).toBe(4000);
   });

@@ -1,0 +1,250 @@
+/**
+ * The Discord adapter: discord.js's gateway client turns mentions, DMs and thread messages into
+ * IncomingMessages and sends the bot's replies back. Turns of one conversation (a channel or a
+ * thread) run one at a time in the core, with the send inside the turn, so each channel's replies
+ * leave in order, one after another (the per-channel reply queue) while discord.js's REST queue
+ * waits out 429s. Replies go over REST, so a gateway reconnect does not touch queued replies.
+ */
+import { once } from 'node:events';
+import {
+  Client,
+  Events,
+  GatewayIntentBits,
+  MessageFlags,
+  Partials,
+  PermissionFlagsBits,
+  type PermissionsBitField,
+  type ChatInputCommandInteraction,
+  type Guild,
+  type Message,
+  type MessageMentionOptions,
+} from 'discord.js';
+import type { Adapter, BotHost, ConversationAddress, IncomingMessage, Reply } from '../../core/types.js';
+import type { Logger } from '../../core/log.js';
+import { commandText, slashCommands } from './commands.js';
+import { discordConfigSchema, resolveDiscordConfig, type DiscordAdapterConfig, type IdFilter } from './config.js';
+import { formatReply, splitMessage } from './format.js';
+import { TypingIndicators } from './typing.js';
+
+export { discordConfigSchema as configSchema } from './config.js';
+export type { DiscordAdapterConfig } from './config.js';
+
+/** For every message the client sends: never @everyone/@here, roles or users, except the asker through the reply. */
+const SAFE_MENTIONS: MessageMentionOptions = { parse: [], repliedUser: true };
+
+const INTENTS = [
+  GatewayIntentBits.Guilds, // guild, channel and thread cache; slash commands in guilds
+  GatewayIntentBits.GuildMessages, // messages in guild channels and threads
+  GatewayIntentBits.MessageContent, // text of thread follow-ups that do not mention the bot (privileged)
+  GatewayIntentBits.DirectMessages,
+];
+
+interface ThreadInfo {
+  id: string;
+  parentId: string | null;
+}
+
+export class DiscordAdapter implements Adapter<Partial<DiscordAdapterConfig>> {
+  readonly name = 'discord';
+  readonly configSchema = discordConfigSchema;
+  private bot?: BotHost;
+  private config?: DiscordAdapterConfig;
+  private logger?: Logger;
+  private client?: Client;
+  private typing?: TypingIndicators;
+  /** Threads where the bot was mentioned once: it keeps answering there without a mention. */
+  private readonly joinedThreads = new Set<string>();
+  private readonly inflight = new Set<Promise<void>>();
+
+  /** The connected discord.js client (for bots that need more of the Discord API). */
+  get discord(): Client {
+    if (!this.client) throw new Error('The Discord adapter is not started');
+    return this.client;
+  }
+
+  async start(bot: BotHost, rawConfig: Partial<DiscordAdapterConfig>): Promise<void> {
+    const config = resolveDiscordConfig(rawConfig);
+    const logger = bot.logger.child({ adapter: this.name });
+    const client = new Client({
+      intents: INTENTS,
+      partials: [Partials.Channel], // DM channels are not cached before their first message
+      rest: { api: config.api },
+      allowedMentions: SAFE_MENTIONS,
+      failIfNotExists: false,
+      // Under ShardingManager, discord.js reads the shard ids from the environment instead.
+      ...(config.shards ? { shards: config.shards, shardCount: config.shardCount } : {}),
+    });
+    this.bot = bot;
+    this.config = config;
+    this.logger = logger;
+    this.client = client;
+    this.typing = new TypingIndicators(config.typingIntervalMs, (error, channel) => logger.warn({ err: error, channel }, 'typing indicator failed'));
+
+    client.on(Events.MessageCreate, (message) => this.track(this.onMessage(message), 'message'));
+    client.on(Events.InteractionCreate, (interaction) => {
+      if (interaction.isChatInputCommand()) this.track(this.onCommand(interaction), 'slash command');
+    });
+    client.on(Events.Error, (error) => logger.error({ err: error }, 'discord.js error'));
+    client.on(Events.ShardDisconnect, (event, shard) => logger.warn({ shard, code: event.code }, 'gateway disconnected'));
+    client.on(Events.ShardReconnecting, (shard) => logger.info({ shard }, 'gateway reconnecting'));
+    client.on(Events.ShardResume, (shard, replayed) => logger.info({ shard, replayed }, 'gateway session resumed'));
+    client.rest.on('rateLimited', (info) => logger.warn({ route: info.route, retryAfter: info.retryAfter, global: info.global }, 'rate limited; waiting'));
+
+    const ready = once(client, Events.ClientReady);
+    try {
+      await client.login(config.token);
+      await ready;
+    } catch (error) {
+      await client.destroy();
+      this.client = undefined;
+      throw error;
+    }
+    logger.info({ user: client.user?.tag, guilds: client.guilds.cache.size, shards: [...client.ws.shards.keys()] }, 'connected to Discord');
+    // One process registers: with several shard processes, the one running shard 0.
+    if (config.registerCommands && client.ws.shards.has(0)) await this.registerCommands();
+  }
+
+  /** Stops taking messages, lets replies already underway go out, then disconnects. */
+  async stop(): Promise<void> {
+    const client = this.client;
+    if (!client) return;
+    client.removeAllListeners(Events.MessageCreate).removeAllListeners(Events.InteractionCreate);
+    await Promise.allSettled([...this.inflight]);
+    this.typing?.clear();
+    await client.destroy();
+    this.client = undefined;
+  }
+
+  private get ctx(): { bot: BotHost; config: DiscordAdapterConfig; logger: Logger; client: Client<true> } {
+    // Logged in once `user` is set; it stays set across gateway reconnects.
+    if (!this.bot || !this.config || !this.logger || !this.client?.user) throw new Error('The Discord adapter is not started');
+    return { bot: this.bot, config: this.config, logger: this.logger, client: this.client as Client<true> };
+  }
+
+  private track(work: Promise<void>, what: string): void {
+    const done: Promise<void> = work
+      .catch((error: unknown) => this.logger?.error({ err: error }, `${what} could not be answered`))
+      .finally(() => this.inflight.delete(done));
+    this.inflight.add(done);
+  }
+
+  private async registerCommands(): Promise<void> {
+    const { bot, config, client, logger } = this.ctx;
+    const body = slashCommands(bot.commands.values());
+    if (config.commandGuilds.length === 0) await client.application.commands.set(body);
+    for (const guild of config.commandGuilds) await client.application.commands.set(body, guild);
+    logger.info({ commands: body.map((c) => c.name), guilds: config.commandGuilds }, 'slash commands registered');
+  }
+
+  private async onMessage(message: Message): Promise<void> {
+    const { bot, client } = this.ctx;
+    const address = this.messageAddress(message);
+    if (!address || !message.channel.isSendable()) return;
+    const channel = message.channel;
+    const incoming: IncomingMessage = {
+      ...address,
+      text: message.content.replace(new RegExp(`<@!?${client.user.id}>`, 'g'), ' '),
+      id: message.id,
+      user: {
+        id: message.author.id,
+        name: message.member?.displayName ?? message.author.displayName,
+        isAdmin: this.isAdmin(message.author.id, message.member ? [...message.member.roles.cache.keys()] : [], message.member?.permissions ?? null, message.guild),
+      },
+    };
+    const release = this.typing!.hold(channel);
+    try {
+      await bot.handle(incoming, async (reply) => {
+        const [first, ...rest] = splitMessage(formatReply(reply));
+        if (first === undefined) return;
+        await message.reply({ content: first });
+        for (const piece of rest) await channel.send({ content: piece });
+      });
+    } finally {
+      release();
+    }
+  }
+
+  private async onCommand(interaction: ChatInputCommandInteraction): Promise<void> {
+    const { bot } = this.ctx;
+    const channel = interaction.channel;
+    const address = this.address(interaction.guildId, interaction.channelId, channel?.isThread() ? channel : undefined);
+    if (!address) {
+      await interaction.reply({ content: 'I am not set up to answer in this channel.', flags: MessageFlags.Ephemeral });
+      return;
+    }
+    // The turn may wait behind a reply being generated in this conversation: answer within 3 s.
+    await interaction.deferReply({ flags: MessageFlags.Ephemeral });
+    const argument = interaction.options.data.find((option) => typeof option.value === 'string')?.value as string | undefined;
+    const roles = interaction.member ? (Array.isArray(interaction.member.roles) ? interaction.member.roles : [...interaction.member.roles.cache.keys()]) : [];
+    const incoming: IncomingMessage = {
+      ...address,
+      text: commandText(interaction.commandName, argument),
+      id: interaction.id,
+      user: {
+        id: interaction.user.id,
+        name: interaction.user.displayName,
+        isAdmin: this.isAdmin(interaction.user.id, roles, interaction.memberPermissions, interaction.guild),
+      },
+    };
+    await bot.handle(incoming, async (reply) => {
+      const [first, ...rest] = splitMessage(formatReply(reply));
+      await interaction.editReply({ content: first ?? '…' });
+      for (const piece of rest) await interaction.followUp({ content: piece, flags: MessageFlags.Ephemeral });
+    });
+  }
+
+  /**
+   * Which conversation a message belongs to, or undefined when the bot should stay silent:
+   * bots (itself included), DMs when off, lists, and guild messages that neither mention it nor
+   * sit in a thread it owns or was mentioned in.
+   */
+  private messageAddress(message: Message): ConversationAddress | undefined {
+    const { client } = this.ctx;
+    if (message.author.bot || message.system || message.webhookId) return undefined;
+    const channel = message.channel;
+    const thread = channel.isThread() ? channel : undefined;
+    const address = this.address(message.guildId, message.channelId, thread);
+    if (!address || !message.inGuild()) return address;
+    const mentioned = message.mentions.users.has(client.user.id);
+    if (!thread) return mentioned ? address : undefined;
+    if (mentioned) this.joinedThreads.add(thread.id);
+    return thread.ownerId === client.user.id || this.joinedThreads.has(thread.id) ? address : undefined;
+  }
+
+  /** The conversation for a channel (a thread is its own), if DMs, guild and channel lists allow it. */
+  private address(guildId: string | null, channelId: string, thread: ThreadInfo | undefined): ConversationAddress | undefined {
+    const { config } = this.ctx;
+    if (guildId === null) return config.dms ? { platform: this.name, channel: channelId } : undefined;
+    if (!passes(config.guilds, [guildId])) return undefined;
+    if (!thread) return passes(config.channels, [channelId]) ? { platform: this.name, channel: channelId } : undefined;
+    if (!passes(config.channels, [thread.id, thread.parentId])) return undefined;
+    return { platform: this.name, channel: thread.parentId ?? thread.id, thread: thread.id };
+  }
+
+  /** Admin by configured user id, by the configured permission, or by a configured role (id or name). */
+  private isAdmin(
+    userId: string,
+    roleIds: readonly string[],
+    permissions: Readonly<PermissionsBitField> | null,
+    guild: Guild | null,
+  ): boolean {
+    const { config } = this.ctx;
+    if (config.adminUsers.includes(userId)) return true;
+    if (permissions?.has(PermissionFlagsBits[config.adminPermission])) return true;
+    return roleIds.some((id) => {
+      const name = guild?.roles.cache.get(id)?.name;
+      return config.adminRoles.includes(id) || (name !== undefined && config.adminRoles.includes(name));
+    });
+  }
+}
+
+/** An empty allow-list allows all; a deny-list entry always wins. */
+function passes(filter: IdFilter, ids: readonly (string | null)[]): boolean {
+  const present = ids.filter((id): id is string => id !== null);
+  if (present.some((id) => filter.deny.includes(id))) return false;
+  return filter.allow.length === 0 || present.some((id) => filter.allow.includes(id));
+}
+
+export default function createDiscordAdapter(): DiscordAdapter {
+  return new DiscordAdapter();
+}

@@ -1,0 +1,228 @@
+/**
+ * A local stand-in for Slack: the Web API methods the adapter calls (Bolt's client is pointed
+ * here with `slackApiUrl`), response_url endpoints for slash commands, a Socket Mode WebSocket
+ * (`apps.connections.open` hands out its URL), and helpers that sign requests the way Slack does.
+ */
+import { createHmac, randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer, type WebSocket } from 'ws';
+
+export interface PostedMessage {
+  channel: string;
+  ts: string;
+  thread_ts?: string;
+  /** The text now (after any chat.update). */
+  text: string;
+  /** Every text it had, first to last. */
+  versions: string[];
+}
+
+let clock = 1_700_000_000_000;
+/** Slack message timestamps: unique, increasing, `seconds.micros`. */
+export function slackTs(): string {
+  clock += 1;
+  return `${Math.floor(clock / 1000)}.${String(clock % 1000).padStart(3, '0')}000`;
+}
+
+export class SlackStandIn {
+  readonly botToken = 'xoxb-stand-in';
+  readonly appToken = 'xapp-stand-in';
+  readonly signingSecret = 'stand-in-signing-secret';
+  readonly botUserId = 'UBANTER';
+  readonly teamId = 'TSTANDIN';
+  readonly calls: { method: string; body: Record<string, unknown> }[] = [];
+  readonly messages: PostedMessage[] = [];
+  /** Bodies POSTed to response_url endpoints, by the id in the URL. */
+  readonly responses: { id: string; body: { text: string; response_type?: string } }[] = [];
+  /** Socket Mode envelope ids the client acknowledged. */
+  readonly acks = new Set<string>();
+  private readonly sockets = new Set<WebSocket>();
+  private readonly pings: NodeJS.Timeout[] = [];
+
+  private constructor(
+    private readonly server: Server,
+    private readonly wss: WebSocketServer,
+  ) {}
+
+  static async start(): Promise<SlackStandIn> {
+    const server = createServer();
+    const wss = new WebSocketServer({ server, path: '/socket' });
+    const standIn = new SlackStandIn(server, wss);
+    server.on('request', (req, res) => void standIn.onRequest(req, res));
+    wss.on('connection', (socket) => standIn.onSocket(socket));
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    return standIn;
+  }
+
+  private get origin(): string {
+    return `127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  /** For the adapter's `apiUrl` (Bolt's `clientOptions.slackApiUrl`). */
+  get apiUrl(): string {
+    return `http://${this.origin}/api/`;
+  }
+
+  responseUrl(id: string): string {
+    return `http://${this.origin}/respond/${id}`;
+  }
+
+  /** Messages in a channel, optionally only those in one thread, oldest first. */
+  messagesIn(channel: string, thread?: string): PostedMessage[] {
+    return this.messages.filter((m) => m.channel === channel && (thread === undefined || m.thread_ts === thread));
+  }
+
+  get socketCount(): number {
+    return this.sockets.size;
+  }
+
+  /** Sends a Socket Mode envelope (a retry when `retryAttempt` > 0) to every connected client; resolves when one acknowledges it. */
+  async sendEnvelope(type: 'events_api' | 'slash_commands', payload: unknown, retryAttempt = 0): Promise<string> {
+    const envelopeId = randomUUID();
+    const retry = retryAttempt > 0 ? { retry_attempt: retryAttempt, retry_reason: 'timeout' } : { retry_attempt: 0, retry_reason: '' };
+    for (const socket of this.sockets) {
+      socket.send(JSON.stringify({ envelope_id: envelopeId, type, payload, accepts_response_payload: type !== 'events_api', ...retry }));
+    }
+    await this.waitFor(`ack of envelope ${envelopeId}`, () => this.acks.has(envelopeId));
+    return envelopeId;
+  }
+
+  async waitFor(what: string, check: () => boolean, timeoutMs = 45_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!check()) {
+      if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
+  async close(): Promise<void> {
+    for (const timer of this.pings) clearInterval(timer);
+    for (const socket of this.sockets) socket.terminate();
+    this.wss.close();
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve, reject) => this.server.close((error) => (error ? reject(error) : resolve())));
+  }
+
+  private onSocket(socket: WebSocket): void {
+    this.sockets.add(socket);
+    socket.on('close', () => this.sockets.delete(socket));
+    socket.on('message', (raw) => {
+      const message = JSON.parse(String(raw)) as { envelope_id?: string };
+      if (message.envelope_id) this.acks.add(message.envelope_id);
+    });
+    // Slack pings the client; the client reconnects when pings stop.
+    this.pings.push(setInterval(() => socket.ping(), 5_000));
+    socket.send(JSON.stringify({ type: 'hello', num_connections: 1, debug_info: { host: 'stand-in', approximate_connection_time: 3600 }, connection_info: { app_id: 'ASTANDIN' } }));
+  }
+
+  private async onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const text = Buffer.concat(chunks).toString();
+    const body: Record<string, unknown> = (req.headers['content-type'] ?? '').includes('json')
+      ? (JSON.parse(text) as Record<string, unknown>)
+      : Object.fromEntries(new URLSearchParams(text));
+    const path = new URL(req.url ?? '/', 'http://stand-in').pathname;
+    const json = (payload: unknown) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(payload));
+    };
+    if (path.startsWith('/respond/')) {
+      this.responses.push({ id: path.slice('/respond/'.length), body: body as { text: string } });
+      return json({ ok: true });
+    }
+    const method = path.replace(/^\/api\//, '');
+    this.calls.push({ method, body });
+    const token = req.headers.authorization?.replace(/^Bearer /, '') ?? body.token;
+    const expected = method === 'apps.connections.open' ? this.appToken : this.botToken;
+    if (token !== expected) return json({ ok: false, error: 'invalid_auth' });
+    switch (method) {
+      case 'auth.test':
+        return json({ ok: true, url: 'https://stand-in.slack.com/', team: 'Stand-in', user: 'banter', team_id: this.teamId, user_id: this.botUserId, bot_id: 'BBANTER', is_enterprise_install: false });
+      case 'apps.connections.open':
+        return json({ ok: true, url: `ws://${this.origin}/socket` });
+      case 'chat.postMessage': {
+        const ts = slackTs();
+        const message: PostedMessage = {
+          channel: String(body.channel),
+          ts,
+          thread_ts: body.thread_ts ? String(body.thread_ts) : undefined,
+          text: String(body.text),
+          versions: [String(body.text)],
+        };
+        this.messages.push(message);
+        return json({ ok: true, channel: message.channel, ts, message: { type: 'message', user: this.botUserId, text: message.text, ts } });
+      }
+      case 'chat.update': {
+        const message = this.messages.find((m) => m.channel === body.channel && m.ts === body.ts);
+        if (!message) return json({ ok: false, error: 'message_not_found' });
+        message.text = String(body.text);
+        message.versions.push(message.text);
+        return json({ ok: true, channel: message.channel, ts: message.ts, text: message.text });
+      }
+      default:
+        return json({ ok: false, error: 'unknown_method' });
+    }
+  }
+}
+
+/** Slack's request signature: `v0=` + HMAC-SHA256 of `v0:timestamp:body` with the signing secret. */
+export function slackSignature(secret: string, timestamp: number, body: string): string {
+  return `v0=${createHmac('sha256', secret).update(`v0:${timestamp}:${body}`).digest('hex')}`;
+}
+
+/** POSTs a body to the adapter's receiver as Slack would, signed with `secret`. */
+export async function postSigned(
+  url: string,
+  body: string,
+  options: { secret: string; contentType?: string; headers?: Record<string, string> },
+): Promise<Response> {
+  const timestamp = Math.floor(Date.now() / 1000);
+  return fetch(url, {
+    method: 'POST',
+    headers: {
+      'content-type': options.contentType ?? 'application/json',
+      'x-slack-request-timestamp': String(timestamp),
+      'x-slack-signature': slackSignature(options.secret, timestamp, body),
+      ...options.headers,
+    },
+    body,
+  });
+}
+
+/** An Events API callback wrapping `event`. */
+export function eventCallback<E extends { ts: string }>(standIn: SlackStandIn, event: E, eventId = `Ev${randomUUID().replace(/-/g, '').slice(0, 10).toUpperCase()}`) {
+  return {
+    token: 'legacy-verification-token',
+    team_id: standIn.teamId,
+    api_app_id: 'ASTANDIN',
+    event: { event_ts: event.ts, ...event },
+    type: 'event_callback',
+    event_id: eventId,
+    event_time: Math.floor(Date.now() / 1000),
+    authorizations: [{ enterprise_id: null, team_id: standIn.teamId, user_id: standIn.botUserId, is_bot: true, is_enterprise_install: false }],
+    is_ext_shared_channel: false,
+  };
+}
+
+/** A slash command's form fields, as Slack POSTs them. */
+export function slashCommand(standIn: SlackStandIn, options: { command: string; text?: string; channel: string; user: string; responseId: string }): Record<string, string> {
+  return {
+    token: 'legacy-verification-token',
+    team_id: standIn.teamId,
+    team_domain: 'stand-in',
+    channel_id: options.channel,
+    channel_name: 'general',
+    user_id: options.user,
+    user_name: options.user.toLowerCase(),
+    command: options.command,
+    text: options.text ?? '',
+    api_app_id: 'ASTANDIN',
+    is_enterprise_install: 'false',
+    response_url: standIn.responseUrl(options.responseId),
+    trigger_id: `trigger-${options.responseId}`,
+  };
+}

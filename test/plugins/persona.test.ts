@@ -1,0 +1,155 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Bot } from '../../core/bot.js';
+import type { Plugin, Turn } from '../../core/types.js';
+import { checkConsistency, consistencyScore, selfNamesFrom, type RoleProfile } from '../../plugins/persona/consistency.js';
+import createPersonaPlugin, { CONSISTENCY_SCORE } from '../../plugins/persona/index.js';
+import { makeTestBot } from '../helpers/bot.js';
+
+const everest: RoleProfile = {
+  persona: ['I am Mount Everest, the highest mountain on Earth above sea level.', 'I love the snow on my summit.'],
+  role: true,
+  selfNames: ['Mount Everest', 'Everest', 'Sagarmatha'],
+};
+const penalties = { 'third-person': 0.5, 'breaks-role': 1, contradiction: 1 };
+const kinds = (reply: string, profile = everest) => checkConsistency(reply, profile).map((v) => v.kind);
+
+describe('role consistency', () => {
+  it('accepts a reply in character', () => {
+    expect(kinds("I'm Mount Everest, and my summit is 8,848.86 metres high.")).toEqual([]);
+    expect(kinds('Climbers rest at Everest Base Camp before the icefall.')).toEqual([]);
+    expect(kinds('I was named after Sir George Everest. In Nepal I am called Sagarmatha, and I am also known as Chomolungma.', { ...everest, selfNames: [...everest.selfNames, 'Chomolungma'] })).toEqual([]);
+    expect(consistencyScore([], penalties)).toBe(1);
+  });
+
+  it('penalizes the role speaking of itself in the third person', () => {
+    expect(kinds('Mount Everest is the highest mountain in the world.')).toEqual(['third-person']);
+    expect(kinds("Everest's summit is very cold.")).toEqual(['third-person']);
+    expect(kinds('Visiting Everest is hard work.')).toEqual(['third-person']);
+    expect(kinds('Many climbers love Everest.')).toEqual(['third-person']);
+    expect(consistencyScore(checkConsistency('Everest is tall.', everest), penalties)).toBe(0.5);
+  });
+
+  it('does not count quoted evidence as the role speaking', () => {
+    expect(kinds('My records say: "Everest was first climbed in 1953."')).toEqual([]);
+  });
+
+  it('penalizes stepping out of a role, but not when there is no role', () => {
+    expect(kinds('As an AI, I have no height.')).toEqual(['breaks-role']);
+    expect(kinds("I'm just a language model, sorry.")).toEqual(['breaks-role']);
+    expect(kinds('As an AI, I have no height.', { persona: [], role: false, selfNames: [] })).toEqual([]);
+  });
+
+  it('penalizes a statement that negates a persona line', () => {
+    expect(kinds("I don't love the snow on my summit.")).toEqual(['contradiction']);
+    expect(kinds('Do I love the snow on my summit?')).toEqual([]);
+    expect(kinds('I love the snow on my summit.')).toEqual([]);
+    expect(kinds('I am not the highest mountain on Earth.')).toEqual(['contradiction']);
+    expect(kinds('I am not the only mountain on Earth.')).toEqual([]);
+    const negativePersona: RoleProfile = { persona: ['I do not eat meat.'], role: false, selfNames: [] };
+    expect(kinds('I eat meat every day.', negativePersona)).toEqual(['contradiction']);
+  });
+
+  it('adds penalties up and floors the score at 0', () => {
+    const violations = checkConsistency("As an AI I can say Everest isn't fond of snow. I don't love the snow on my summit.", everest);
+    expect(violations.map((v) => v.kind).sort()).toEqual(['breaks-role', 'contradiction', 'third-person']);
+    expect(consistencyScore(violations, penalties)).toBe(0);
+  });
+
+  it('finds the names a persona introduces itself with', () => {
+    expect(selfNamesFrom(["Hi, I'm Mount Everest.", 'I am Sherlock Holmes, a detective.', 'I am a music lover.'])).toEqual(['Mount Everest', 'Sherlock Holmes']);
+  });
+});
+
+/** Whether `needle` occurs as a contiguous run in `haystack`. */
+function containsRun(haystack: number[], needle: number[]): boolean {
+  outer: for (let start = 0; start + needle.length <= haystack.length; start++) {
+    for (let i = 0; i < needle.length; i++) if (haystack[start + i] !== needle[i]) continue outer;
+    return true;
+  }
+  return false;
+}
+
+describe('persona through the real bot', () => {
+  // The fixture model reads only 128 tokens, so these tests use a preset with short lines.
+  const PERSONA = ['I am Ivy.', 'I am a fern.'];
+  const GREETING = "Hi, I'm Ivy.";
+  let bot: Bot;
+  let presetsDir: string;
+  /** Replaces the fixture model's gibberish with fixed candidates of equal likelihood. */
+  const fixedCandidates: Plugin = {
+    name: 'fixed-candidates',
+    score(turn: Turn) {
+      if (turn.message.text !== 'are you green?') return;
+      const texts = ['Ivy is very green.', 'As an AI language model, I have no colour.', 'I am very green.'];
+      turn.candidates = texts.map((text) => ({ text, tokens: [], logprob: -5, avgLogprob: -1, scores: { avgLogprob: -1, logprob: -5 } }));
+    },
+  };
+
+  beforeAll(async () => {
+    presetsDir = await mkdtemp(join(tmpdir(), 'banter-persona-'));
+    await writeFile(
+      join(presetsDir, 'ivy.yaml'),
+      `persona: ${JSON.stringify(PERSONA)}\ngreeting:\n  - {role: bot, text: "${GREETING}"}\nplugins:\n  persona: {role: true}\nselection:\n  weights: {persona.consistency: 2}\n`,
+    );
+    bot = await makeTestBot(
+      {
+        decoding: { numCandidates: 2, seed: 3, maxNewTokens: 4 } as never,
+        presets: { dirs: [presetsDir], default: 'default', routes: { test: 'ivy' } } as never,
+      },
+      // Options plugins run in this order, after config ones: the fixed candidates are in place before persona scores them.
+      { plugins: [fixedCandidates, createPersonaPlugin()] },
+    );
+  });
+  afterAll(async () => {
+    await bot?.stop();
+    await rm(presetsDir, { recursive: true, force: true });
+  });
+
+  async function turnOf(channel: string, text: string): Promise<Turn> {
+    let seen: Turn | undefined;
+    const off = bot.events.on('turn:end', ({ turn }) => (seen = turn));
+    await bot.handle({ platform: 'test', channel, text, user: { id: 'u1' } });
+    off();
+    return seen!;
+  }
+
+  const rendered = (template: string, text: string) => bot.engine.tokenizer.encode(template.replace('{text}', text));
+
+  it("puts the preset's persona lines into the encoded prompt in the model's format", async () => {
+    const turn = await turnOf('a', 'hello');
+    expect(turn.prompt.persona).toEqual(PERSONA);
+    const template = bot.engine.format.persona!;
+    expect(template).toContain('{text}');
+    const personaTokens = PERSONA.flatMap((line) => rendered(template, line));
+    expect(turn.promptTokens.slice(0, personaTokens.length)).toEqual(personaTokens);
+  });
+
+  it('pre-conditions the first reply with the greeting turns, before the first message', async () => {
+    const turn = await turnOf('b', 'hello');
+    expect(turn.prompt.history.map((h) => [h.role, h.text])).toEqual([
+      ['bot', GREETING],
+      ['user', 'hello'],
+    ]);
+    const exchange = [...rendered(bot.engine.format.bot, GREETING), ...rendered(bot.engine.format.user, 'hello')];
+    expect(containsRun(turn.promptTokens, exchange)).toBe(true);
+  });
+
+  it('uses a persona set on the conversation instead of the preset one', async () => {
+    const conversation = await bot.conversation({ platform: 'test', channel: 'c' });
+    conversation.persona = ['I am Nemo.'];
+    await bot.saveConversation(conversation);
+    const turn = await turnOf('c', 'who are you?');
+    expect(turn.prompt.persona).toEqual(['I am Nemo.']);
+    expect(containsRun(turn.promptTokens, rendered(bot.engine.format.persona!, 'I am Nemo.'))).toBe(true);
+    expect(containsRun(turn.promptTokens, rendered(bot.engine.format.persona!, 'I am Ivy.'))).toBe(false);
+  });
+
+  it('scores persona.consistency so that selection picks the in-character candidate', async () => {
+    const turn = await turnOf('d', 'are you green?');
+    expect(turn.candidates.map((c) => c.scores[CONSISTENCY_SCORE])).toEqual([0.5, 0, 1]);
+    expect(turn.reply!.text).toBe('I am very green.');
+  });
+});
