@@ -1,0 +1,97 @@
+/**
+ * `npm run bench -- engine [options]`: banter's engine against transformers.js and the bare runtime.
+ *
+ *   --json               print the results JSON on stdout (default: a table, then the files written)
+ *   --runs N             timed runs per scenario (default 7); --warmup N (default 2)
+ *   --model DIR          the default model (default models/banter-chat, else test/fixtures/tiny-gpt2)
+ *   --large-model DIR    the GPT-2-small-sized model (default bench/.models/gpt2-small-random)
+ *   --no-large           skip the large model
+ *   --intra N, --inter N onnxruntime intra-op / inter-op threads for every system (default 2 / 1)
+ *   --systems a,b        subset of banter,transformers.js,floor; --scenarios a,b subset of the scenarios
+ *   --seed N             base seed (default 1); --out DIR results folder (default bench/results)
+ */
+import { access, mkdir, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { runEngineBenchmark } from './harness.js';
+import { renderPlot } from './plot.js';
+import { formatTable } from './report.js';
+import { SCENARIOS, SYSTEMS, type ScenarioName, type SystemName } from './types.js';
+
+const REPO_ROOT = resolve(import.meta.dirname, '../../..');
+const LARGE_MODEL = join(REPO_ROOT, 'bench/.models/gpt2-small-random');
+const LARGE_MODEL_COMMAND =
+  '/usr/bin/python3 tools/gpt2/export.py --random --layers 12 --hidden 768 --heads 12 --positions 1024 --out bench/.models/gpt2-small-random';
+
+async function exists(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+async function defaultModel(): Promise<string> {
+  const shipped = join(REPO_ROOT, 'models/banter-chat');
+  return (await exists(join(shipped, 'onnx/model.onnx'))) ? shipped : join(REPO_ROOT, 'test/fixtures/tiny-gpt2');
+}
+
+function positiveInteger(flag: string, text: string, minimum = 1): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < minimum) throw new Error(`--${flag} must be an integer >= ${minimum} (got "${text}")`);
+  return value;
+}
+
+function subset<T extends string>(flag: string, text: string | undefined, all: readonly T[]): T[] {
+  if (text === undefined) return [...all];
+  const chosen = text.split(',').map((item) => item.trim());
+  const unknown = chosen.filter((item) => !all.includes(item as T));
+  if (unknown.length > 0) throw new Error(`--${flag}: unknown ${unknown.join(', ')} (choose from ${all.join(', ')})`);
+  return all.filter((item) => chosen.includes(item));
+}
+
+export async function engineCommand(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      json: { type: 'boolean', default: false },
+      runs: { type: 'string', default: '7' },
+      warmup: { type: 'string', default: '2' },
+      model: { type: 'string' },
+      'large-model': { type: 'string' },
+      'no-large': { type: 'boolean', default: false },
+      intra: { type: 'string', default: '2' },
+      inter: { type: 'string', default: '1' },
+      systems: { type: 'string' },
+      scenarios: { type: 'string' },
+      seed: { type: 'string', default: '1' },
+      out: { type: 'string' },
+    },
+  });
+  const modelDirs = [values.model ? resolve(values.model) : await defaultModel()];
+  if (!values['no-large']) {
+    const large = values['large-model'] ? resolve(values['large-model']) : LARGE_MODEL;
+    if (!(await exists(join(large, 'onnx/model.onnx')))) {
+      throw new Error(`no large model at ${large}: generate it with\n  ${LARGE_MODEL_COMMAND}\nor pass --no-large`);
+    }
+    modelDirs.push(large);
+  }
+  const results = await runEngineBenchmark({
+    modelDirs,
+    systems: subset<SystemName>('systems', values.systems, SYSTEMS),
+    scenarios: subset<ScenarioName>('scenarios', values.scenarios, SCENARIOS),
+    threads: { intraOp: positiveInteger('intra', values.intra), interOp: positiveInteger('inter', values.inter) },
+    warmup: positiveInteger('warmup', values.warmup, 0),
+    runs: positiveInteger('runs', values.runs),
+    seed: positiveInteger('seed', values.seed, 0),
+    log: (line) => process.stderr.write(`${line}\n`),
+  });
+  const outDir = values.out ? resolve(values.out) : join(REPO_ROOT, 'bench/results');
+  await mkdir(outDir, { recursive: true });
+  const jsonPath = join(outDir, 'engine-latest.json');
+  const plotPath = join(outDir, 'engine-tokens-per-second.svg');
+  const json = JSON.stringify(results, null, 2);
+  await writeFile(jsonPath, `${json}\n`);
+  await writeFile(plotPath, renderPlot(results));
+  if (values.json) process.stdout.write(`${json}\n`);
+  else process.stdout.write(`${formatTable(results)}\n\nresults: ${jsonPath}\nplot:    ${plotPath}\n`);
+}

@@ -1,0 +1,50 @@
+/** The machine and runtime a benchmark ran on. */
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { cpus, loadavg, totalmem } from 'node:os';
+
+export interface MachineFacts {
+  cpu_model: string;
+  cores: number;
+  memory_gb: number;
+  node_version: string;
+  onnxruntime_node_version: string;
+  transformers_js_version: string;
+  platform: string;
+}
+
+async function packageVersion(name: string): Promise<string> {
+  const require = createRequire(import.meta.url);
+  // The package's main file sits somewhere under its root; walk up to the package.json naming it.
+  let folder = dirname(require.resolve(name));
+  for (;;) {
+    try {
+      const manifest = JSON.parse(await readFile(join(folder, 'package.json'), 'utf8')) as { name?: string; version?: string };
+      if (manifest.name === name && manifest.version) return manifest.version;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+    const parent = dirname(folder);
+    if (parent === folder) throw new Error(`cannot find the package.json of ${name}`);
+    folder = parent;
+  }
+}
+
+export async function machineFacts(): Promise<MachineFacts> {
+  const processors = cpus();
+  return {
+    cpu_model: processors[0]?.model.trim() ?? 'unknown',
+    cores: processors.length,
+    memory_gb: Math.round(totalmem() / 2 ** 30),
+    node_version: process.version,
+    onnxruntime_node_version: await packageVersion('onnxruntime-node'),
+    transformers_js_version: await packageVersion('@huggingface/transformers'),
+    platform: `${process.platform}-${process.arch}`,
+  };
+}
+
+/** 1, 5 and 15 minute load averages: a busy machine makes every figure slower and noisier. */
+export function loadAverage(): number[] {
+  return loadavg().map((value) => Math.round(value * 100) / 100);
+}

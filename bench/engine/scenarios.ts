@@ -1,0 +1,116 @@
+/** The benchmark's scenarios and the model facts they depend on; inputs are deterministic token ids. */
+import { access, readFile } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import type { SamplingSettings, ScenarioName, Workload } from './types.js';
+
+export interface ModelFacts {
+  name: string;
+  path: string;
+  /** Parameters of a GPT-2 with tied embeddings, from config.json. */
+  params: number;
+  layers: number;
+  heads: number;
+  hidden: number;
+  vocabSize: number;
+  contextWindow: number;
+  endToken: number;
+}
+
+export const SAMPLING: SamplingSettings = { topK: 40, temperature: 0.8, newTokens: 32 };
+
+export async function readModelFacts(dir: string): Promise<ModelFacts> {
+  const path = resolve(dir);
+  const onnx = join(path, 'onnx', 'model.onnx');
+  await access(onnx).catch(() => {
+    throw new Error(`no ONNX decoder at ${onnx}: pass --model with a banter model folder (config.json, tokenizer.json, onnx/model.onnx)`);
+  });
+  const config = JSON.parse(await readFile(join(path, 'config.json'), 'utf8')) as Record<string, number | undefined>;
+  const required = (key: string): number => {
+    const value = config[key];
+    if (typeof value !== 'number') throw new Error(`${join(path, 'config.json')} lacks the number "${key}"`);
+    return value;
+  };
+  const layers = required('n_layer');
+  const hidden = required('n_embd');
+  const vocabSize = required('vocab_size');
+  const contextWindow = required('n_positions');
+  // Embeddings (tied with the LM head), per layer: attention 4H^2 + 4H, MLP 8H^2 + 5H, 2 layer norms 4H; final norm 2H.
+  const params = vocabSize * hidden + contextWindow * hidden + layers * (12 * hidden * hidden + 13 * hidden) + 2 * hidden;
+  return {
+    name: basename(path),
+    path,
+    params,
+    layers,
+    heads: required('n_head'),
+    hidden,
+    vocabSize,
+    contextWindow,
+    endToken: config.eos_token_id ?? vocabSize - 1,
+  };
+}
+
+/** A small seeded generator (LCG) so every run of the harness feeds the same token ids. */
+function tokenStream(model: ModelFacts, seed: number): (length: number) => number[] {
+  let state = seed >>> 0 || 1;
+  const next = () => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    return state;
+  };
+  return (length) =>
+    Array.from({ length }, () => {
+      const token = next() % model.vocabSize;
+      return token === model.endToken ? (token + 1) % model.vocabSize : token;
+    });
+}
+
+export interface Scenario {
+  name: ScenarioName;
+  description: string;
+  workload: Workload;
+}
+
+export function buildScenario(name: ScenarioName, model: ModelFacts, seed: number): Scenario {
+  const tokens = tokenStream(model, seed);
+  const newTokens = SAMPLING.newTokens;
+  // Small models have small windows: the prompt shrinks so that it plus the new tokens fit.
+  const contextFor = (wanted: number) => Math.min(wanted, model.contextWindow - newTokens);
+  switch (name) {
+    case 'sample-1x32': {
+      const prompt = tokens(contextFor(32));
+      return {
+        name,
+        description: `1 candidate x ${newTokens} new tokens after ${prompt.length} context tokens (top-k ${SAMPLING.topK}, T ${SAMPLING.temperature})`,
+        workload: { kind: 'sample', prompt, candidates: 1, sampling: SAMPLING },
+      };
+    }
+    case 'sample-16x32': {
+      const prompt = tokens(contextFor(128));
+      return {
+        name,
+        description: `16 candidates x ${newTokens} new tokens after ${prompt.length} context tokens (top-k ${SAMPLING.topK}, T ${SAMPLING.temperature})`,
+        workload: { kind: 'sample', prompt, candidates: 16, sampling: SAMPLING },
+      };
+    }
+    case 'beam-4x32': {
+      const prompt = tokens(contextFor(32));
+      return {
+        name,
+        description: `beam search, width 4 x ${newTokens} new tokens after ${prompt.length} context tokens`,
+        workload: { kind: 'beam', prompt, width: 4, newTokens },
+      };
+    }
+    case 'score-16': {
+      // MMI-style reranking: 16 (context, candidate) pairs of uneven lengths, so padding is real.
+      const pairs = Array.from({ length: 16 }, (_, i) => {
+        const continuation = tokens(12 + ((i * 3) % 9));
+        const context = tokens(Math.min(56 + ((i * 5) % 17), model.contextWindow - continuation.length));
+        return { context, continuation };
+      });
+      return {
+        name,
+        description: 'score log p(candidate | context) of 16 pairs (contexts 56-72, candidates 12-20 tokens) in one padded batch',
+        workload: { kind: 'score', pairs },
+      };
+    }
+  }
+}

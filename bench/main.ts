@@ -1,0 +1,18 @@
+/**
+ * Benchmarks: `npm run bench -- <benchmark> [options]`.
+ *   engine   banter's engine vs transformers.js vs bare onnxruntime (see bench/engine/cli.ts)
+ */
+import { engineCommand } from './engine/cli.js';
+
+const BENCHMARKS: Record<string, (args: string[]) => Promise<void>> = { engine: engineCommand };
+
+const [name, ...args] = process.argv.slice(2);
+const benchmark = name === undefined ? undefined : BENCHMARKS[name];
+if (!benchmark) {
+  process.stderr.write(`usage: npm run bench -- <${Object.keys(BENCHMARKS).join('|')}> [options]\n`);
+  process.exit(2);
+}
+benchmark(args).catch((error: unknown) => {
+  process.stderr.write(`bench ${name}: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});
