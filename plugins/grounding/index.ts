@@ -4,7 +4,7 @@
  * cite the passage a reply uses, and answer a factual question from the evidence itself (quoted
  * and cited, as Sparrow shows evidence) when the chosen reply is not supported by it.
  */
-import { validatePluginConfig } from '../../core/config/schema.js';
+import { PresetSettings } from '../../core/preset-settings.js';
 import type { BotHost, Evidence, Plugin, Preset, Turn } from '../../core/types.js';
 import { CONFIG_SCHEMA, DEFAULT_CONFIG, type GroundingConfig, type GroundingOverrides, mergeConfig } from './config.js';
 import { buildQuery } from './query.js';
@@ -24,15 +24,14 @@ export interface GroundingTrace {
 export class GroundingPlugin implements Plugin<GroundingOverrides> {
   readonly name = 'grounding';
   readonly configSchema = CONFIG_SCHEMA;
-  private base: GroundingConfig = DEFAULT_CONFIG;
+  private settings = new PresetSettings<GroundingConfig, GroundingOverrides>('grounding', CONFIG_SCHEMA, mergeConfig, DEFAULT_CONFIG);
   private host?: BotHost;
   /** One index per distinct list of sources, opened once (at setup for every known preset). */
   private readonly indexes = new Map<string, Promise<KnowledgeIndex>>();
-  private readonly configs = new WeakMap<Preset, GroundingConfig>();
 
   async setup(bot: BotHost, config: GroundingOverrides): Promise<void> {
     this.host = bot;
-    this.base = mergeConfig(DEFAULT_CONFIG, config);
+    this.settings = new PresetSettings('grounding', CONFIG_SCHEMA, mergeConfig, mergeConfig(DEFAULT_CONFIG, config));
     for (const preset of bot.presets.list()) {
       const settings = this.settingsFor(preset);
       const sources = this.sourcesFor(preset, settings);
@@ -42,20 +41,7 @@ export class GroundingPlugin implements Plugin<GroundingOverrides> {
 
   /** The bot config's settings with the preset's overrides, checked against the schema once. */
   settingsFor(preset: Preset): GroundingConfig {
-    let settings = this.configs.get(preset);
-    if (!settings) {
-      const raw = preset.plugins[this.name];
-      const overrides =
-        raw === undefined
-          ? undefined
-          : validatePluginConfig<GroundingOverrides>(`presets/${preset.name}/plugins/${this.name}`, CONFIG_SCHEMA, raw, {
-              file: preset.file ?? `preset ${preset.name}`,
-              path: `/plugins/${this.name}`,
-            });
-      settings = mergeConfig(this.base, overrides);
-      this.configs.set(preset, settings);
-    }
-    return settings;
+    return this.settings.for(preset);
   }
 
   private sourcesFor(preset: Preset, settings: GroundingConfig): string[] {

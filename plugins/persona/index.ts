@@ -3,7 +3,7 @@
  * into the prompt (the engine renders them in the model's declared format), and scores how well
  * each candidate stays in character as `persona.consistency`, which selection weights.
  */
-import { validatePluginConfig } from '../../core/config/schema.js';
+import { PresetSettings } from '../../core/preset-settings.js';
 import type { BotHost, JSONSchema, Plugin, Preset, Turn } from '../../core/types.js';
 import { type Penalties, type RoleProfile, checkConsistency, consistencyScore, selfNamesFrom } from './consistency.js';
 
@@ -50,30 +50,16 @@ function merge(base: PersonaConfig, overrides: PersonaOverrides | undefined): Pe
 export class PersonaPlugin implements Plugin<PersonaOverrides> {
   readonly name = 'persona';
   readonly configSchema = CONFIG_SCHEMA;
-  private base: PersonaConfig = DEFAULT_CONFIG;
-  private readonly configs = new WeakMap<Preset, PersonaConfig>();
+  private settings = new PresetSettings<PersonaConfig, PersonaOverrides>('persona', CONFIG_SCHEMA, merge, DEFAULT_CONFIG);
 
   setup(bot: BotHost, config: PersonaOverrides): void {
-    this.base = merge(DEFAULT_CONFIG, config);
+    this.settings = new PresetSettings('persona', CONFIG_SCHEMA, merge, merge(DEFAULT_CONFIG, config));
     // Check every preset's overrides at start, so a typo fails with its file before any message.
     for (const preset of bot.presets.list()) this.settingsFor(preset);
   }
 
   settingsFor(preset: Preset): PersonaConfig {
-    let settings = this.configs.get(preset);
-    if (!settings) {
-      const raw = preset.plugins[this.name];
-      const overrides =
-        raw === undefined
-          ? undefined
-          : validatePluginConfig<PersonaOverrides>(`presets/${preset.name}/plugins/${this.name}`, CONFIG_SCHEMA, raw, {
-              file: preset.file ?? `preset ${preset.name}`,
-              path: `/plugins/${this.name}`,
-            });
-      settings = merge(this.base, overrides);
-      this.configs.set(preset, settings);
-    }
-    return settings;
+    return this.settings.for(preset);
   }
 
   /** Who the bot is in this turn: a `/persona` set on the conversation wins over the preset. */
