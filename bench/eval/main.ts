@@ -1,0 +1,21 @@
+/** `npm run eval -- <safety|mmi> [options]`: runs one evaluation and prints its report as JSON. */
+import { evalMmi } from './mmi.js';
+import { evalSafety } from './safety.js';
+
+const EVALS: Record<string, (args: string[]) => Promise<Record<string, unknown>>> = {
+  safety: evalSafety,
+  mmi: evalMmi,
+};
+
+const [name, ...args] = process.argv.slice(2);
+const run = name ? EVALS[name] : undefined;
+if (!run) {
+  process.stderr.write(`usage: npm run eval -- <${Object.keys(EVALS).join('|')}> [options]\n`);
+  process.exit(2);
+}
+try {
+  process.stdout.write(`${JSON.stringify(await run(args), null, 2)}\n`);
+} catch (error) {
+  process.stderr.write(`eval ${name} failed: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+}

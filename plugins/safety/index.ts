@@ -1,0 +1,274 @@
+/**
+ * Safety (Sparrow's rules with rule models; LaMDA's safety filter). The user's input is checked
+ * in `inspect` (refused when it asks for a violation), every candidate is scored in `score`
+ * (`safety.<rule>`) and rejected in `filter` with the rule id as the reason. When every candidate
+ * is rejected, `finalize` swaps the core's fallback for the preset's own safe reply.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { packageRoot } from '../../core/config/package-root.js';
+import { validatePluginConfig } from '../../core/config/schema.js';
+import type { BotHost, JSONSchema, Plugin, Preset, Turn } from '../../core/types.js';
+import { RuleModel } from './classifier.js';
+import { SafetyChecker, type RuleScore } from './checker.js';
+import { Featurizer, type FeaturizerSpec } from './featurize.js';
+import { actionOn, effectiveThreshold, loadRulesFile, type RuleSpec, type Side, type ThresholdLimits } from './rules.js';
+
+export interface SafetyConfig {
+  /** Rules file (YAML/JSON); default: the shipped plugins/safety/rules.yaml. */
+  rules?: string;
+  /** The rule model folder and its label -> rule map; `false` turns model detectors off. */
+  model?: false | { path?: string; labelToRule?: Record<string, string>; threads?: number };
+  /** Rule ids to switch off. */
+  disable: string[];
+  /** The owner's thresholds (override the rules file). */
+  thresholds: Record<string, number>;
+  /** How far presets and channels may move each rule's threshold. */
+  limits: Record<string, ThresholdLimits>;
+  /** Said when the user's input is refused (a preset's `plugins.safety.refusal` wins). */
+  refusal: string;
+  /** Said when every candidate was rejected (a preset's `plugins.safety.fallback` wins; else the core's fallback). */
+  fallback?: string;
+}
+
+/** What a preset (or a channel, under `conversation.state.safety`) may set. */
+export interface SafetyOverrides {
+  thresholds?: Record<string, number>;
+  refusal?: string;
+  fallback?: string;
+}
+
+export interface FiredRule {
+  rule: string;
+  action: string;
+  score: number;
+  threshold: number;
+  evidence: string;
+}
+
+/** Written to `turn.data.safety`. */
+export interface SafetyTurnData {
+  thresholds: Record<string, number>;
+  /** Every input rule's score (fired or not), for the trace and the inspector. */
+  inputScores: Record<string, number>;
+  input: FiredRule[];
+  /** Candidate thresholds lowered for this turn by rules that fired on the input (`steer`). */
+  steer: Record<string, number>;
+  candidates: { index: number; fired: FiredRule[] }[];
+  refused: boolean;
+  fallback: boolean;
+}
+
+const PROBABILITY = { type: 'number', minimum: 0, maximum: 1 };
+const THRESHOLDS = { type: 'object', additionalProperties: PROBABILITY };
+
+export const overridesSchema: JSONSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { thresholds: THRESHOLDS, refusal: { type: 'string', minLength: 1 }, fallback: { type: 'string', minLength: 1 } },
+};
+
+export const configSchema: JSONSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    rules: { type: 'string', minLength: 1 },
+    model: {
+      oneOf: [
+        { const: false },
+        {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            path: { type: 'string', minLength: 1 },
+            labelToRule: { type: 'object', additionalProperties: { type: 'string' } },
+            threads: { type: 'integer', minimum: 1 },
+          },
+        },
+      ],
+    },
+    disable: { type: 'array', items: { type: 'string' }, default: [] },
+    thresholds: { ...THRESHOLDS, default: {} },
+    limits: {
+      type: 'object',
+      default: {},
+      additionalProperties: { type: 'object', additionalProperties: false, properties: { min: PROBABILITY, max: PROBABILITY } },
+    },
+    refusal: { type: 'string', minLength: 1, default: "I'd rather not go there. Could we talk about something else?" },
+    fallback: { type: 'string', minLength: 1 },
+  },
+};
+
+export const SHIPPED_RULES = () => join(packageRoot(), 'plugins', 'safety', 'rules.yaml');
+export const SHIPPED_MODEL = () => join(packageRoot(), 'models', 'safety-rules');
+
+/** Builds the checker a config describes (used by the plugin and by bench/eval/safety.ts). */
+export async function createChecker(
+  config: Pick<SafetyConfig, 'rules' | 'model' | 'disable'>,
+  resolvePath: (path: string) => string = (path) => path,
+  warn?: (message: string) => void,
+): Promise<{ checker: SafetyChecker; model?: RuleModel }> {
+  const rulesFile = config.rules ? resolvePath(config.rules) : SHIPPED_RULES();
+  const allRules = await loadRulesFile(rulesFile);
+  for (const id of config.disable) {
+    if (!allRules.some((r) => r.id === id)) throw new Error(`safety: "disable" names "${id}", which is not a rule in ${rulesFile}`);
+  }
+  const rules = allRules.filter((rule) => !config.disable.includes(rule.id));
+  if (config.model === false) {
+    // Without a model, the text detectors still normalize text as the shipped featurizer does.
+    const shipped = JSON.parse(await readFile(join(SHIPPED_MODEL(), 'config.json'), 'utf8')) as { featurizer: FeaturizerSpec };
+    return { checker: new SafetyChecker({ rules, featurizer: new Featurizer(shipped.featurizer), labelToRule: {}, warn }) };
+  }
+  const folder = config.model?.path ? resolvePath(config.model.path) : SHIPPED_MODEL();
+  const model = await RuleModel.load(folder, { threads: config.model?.threads });
+  const labelToRule = config.model?.labelToRule ?? model.config.labelToRule;
+  try {
+    return { checker: new SafetyChecker({ rules, featurizer: model.featurizer, model, labelToRule, warn }), model };
+  } catch (error) {
+    await model.dispose();
+    throw error;
+  }
+}
+
+function overridesOf(preset: Preset): SafetyOverrides {
+  return (preset.plugins.safety ?? {}) as SafetyOverrides;
+}
+
+/** Per-channel overrides live in the conversation's state (kept only when well-formed). */
+function channelThresholds(turn: Turn): Record<string, number> | undefined {
+  const state = turn.conversation.state.safety as SafetyOverrides | undefined;
+  const thresholds = state?.thresholds;
+  if (!thresholds || typeof thresholds !== 'object') return undefined;
+  return Object.fromEntries(Object.entries(thresholds).filter(([, v]) => typeof v === 'number' && v >= 0 && v <= 1));
+}
+
+function formatFired(fired: FiredRule): string {
+  return `${fired.rule} (p=${fired.score.toFixed(2)})`;
+}
+
+export function createSafetyPlugin(): Plugin<SafetyConfig> {
+  let config: SafetyConfig;
+  let checker: SafetyChecker;
+  let model: RuleModel | undefined;
+  // Rule scores with their evidence, from the score stage to the filter stage of the same turn.
+  const evidenceByTurn = new WeakMap<Turn, Map<string, RuleScore>[]>();
+
+  const data = (turn: Turn): SafetyTurnData => {
+    const existing = turn.data.safety as SafetyTurnData | undefined;
+    if (existing) return existing;
+    const created: SafetyTurnData = { thresholds: {}, inputScores: {}, input: [], steer: {}, candidates: [], refused: false, fallback: false };
+    turn.data.safety = created;
+    return created;
+  };
+
+  const thresholdsFor = (turn: Turn, rules: RuleSpec[]): Record<string, number> => {
+    const layers = [overridesOf(turn.preset).thresholds, channelThresholds(turn)];
+    const steer = data(turn).steer;
+    const out = Object.fromEntries(
+      rules.map((rule) => [rule.id, Math.min(effectiveThreshold(rule, config.thresholds, config.limits, layers), steer[rule.id] ?? 1)]),
+    );
+    Object.assign(data(turn).thresholds, out);
+    return out;
+  };
+
+  const fired = (side: Side, rules: RuleSpec[], scores: Map<string, RuleScore>, thresholds: Record<string, number>): FiredRule[] =>
+    rules
+      .filter((rule) => (scores.get(rule.id)?.score ?? 0) >= thresholds[rule.id])
+      .map((rule) => ({ rule: rule.id, action: actionOn(rule, side)!, threshold: thresholds[rule.id], ...scores.get(rule.id)! }))
+      .sort((a, b) => b.score - a.score);
+
+  return {
+    name: 'safety',
+    configSchema,
+
+    async setup(bot: BotHost, value: SafetyConfig) {
+      config = value;
+      // A preset's overrides are checked at start, so a typo fails there rather than mid-conversation.
+      for (const preset of bot.presets.list()) {
+        if (preset.plugins.safety !== undefined) {
+          validatePluginConfig('safety', overridesSchema, preset.plugins.safety, { file: preset.file ?? `preset ${preset.name}`, path: '/plugins/safety' });
+        }
+      }
+      const warn = (message: string) => bot.logger.warn(message);
+      ({ checker, model } = await createChecker(config, (path) => bot.resolvePath(path), warn));
+      for (const id of [...Object.keys(config.thresholds), ...Object.keys(config.limits)]) {
+        if (!checker.rules.some((rule) => rule.id === id)) throw new Error(`safety: thresholds/limits name "${id}", which is not an enabled rule`);
+      }
+    },
+
+    async inspect(turn) {
+      const started = performance.now();
+      const rules = checker.rulesOn('input');
+      if (rules.length === 0) return;
+      const [scores] = await checker.score('input', [{ context: '', text: turn.message.text }]);
+      const hits = fired('input', rules, scores, thresholdsFor(turn, rules));
+      const safety = data(turn);
+      safety.inputScores = Object.fromEntries([...scores].map(([rule, { score }]) => [rule, score]));
+      safety.input = hits;
+      if (hits.length === 0) return;
+      // An input that flags a rule makes the reply rules it names stricter for this turn.
+      for (const hit of hits) {
+        for (const [rule, threshold] of Object.entries(rules.find((r) => r.id === hit.rule)!.steer ?? {})) {
+          safety.steer[rule] = Math.min(safety.steer[rule] ?? 1, threshold);
+        }
+      }
+      const refusing = hits.filter((hit) => hit.action === 'refuse');
+      turn.trace.push({ stage: 'inspect', by: 'safety', ms: performance.now() - started, note: `input ${refusing.length ? 'refused' : 'flagged'}: ${hits.map(formatFired).join(', ')}` });
+      if (refusing.length === 0) return;
+      safety.refused = true;
+      const text = overridesOf(turn.preset).refusal ?? config.refusal;
+      turn.reply = { kind: 'refusal', text, citations: [] };
+    },
+
+    async score(turn) {
+      const rules = checker.rulesOn('candidate');
+      if (rules.length === 0 || turn.candidates.length === 0) return;
+      const scores = await checker.score('candidate', turn.candidates.map((c) => ({ context: turn.message.text, text: c.text })));
+      turn.candidates.forEach((candidate, i) => {
+        for (const [rule, { score }] of scores[i]) candidate.scores[`safety.${rule}`] = score;
+      });
+      evidenceByTurn.set(turn, scores);
+    },
+
+    filter(turn) {
+      const started = performance.now();
+      const rules = checker.rulesOn('candidate');
+      const evidence = evidenceByTurn.get(turn);
+      if (!evidence) return;
+      const thresholds = thresholdsFor(turn, rules);
+      const safety = data(turn);
+      const notes: string[] = [];
+      turn.candidates.forEach((candidate, index) => {
+        // Another stage's rejection (an empty reply) stands; its safety scores stay for the record.
+        if (candidate.rejected) return;
+        const hits = fired('candidate', rules, evidence[index], thresholds);
+        if (hits.length === 0) return;
+        safety.candidates.push({ index, fired: hits });
+        const rejecting = hits.find((hit) => hit.action === 'reject');
+        if (rejecting) {
+          candidate.rejected = { by: 'safety', reason: formatFired(rejecting) };
+          notes.push(`#${index} rejected: ${formatFired(rejecting)}`);
+        } else {
+          notes.push(`#${index} flagged: ${hits.map(formatFired).join(', ')}`);
+        }
+      });
+      if (notes.length > 0) turn.trace.push({ stage: 'filter', by: 'safety', ms: performance.now() - started, note: notes.join('; ') });
+    },
+
+    finalize(turn) {
+      if (turn.reply?.kind !== 'fallback') return;
+      if (!turn.candidates.some((candidate) => candidate.rejected?.by === 'safety')) return;
+      const text = overridesOf(turn.preset).fallback ?? config.fallback;
+      data(turn).fallback = true;
+      if (text) turn.reply = { ...turn.reply, text };
+      turn.trace.push({ stage: 'finalize', by: 'safety', ms: 0, note: `every candidate rejected: ${text ? 'safe fallback in the preset\'s voice' : 'core fallback kept'}` });
+    },
+
+    async dispose() {
+      await model?.dispose();
+    },
+  };
+}
+
+export default createSafetyPlugin;
