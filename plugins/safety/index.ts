@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { packageRoot } from '../../core/config/package-root.js';
 import { validatePluginConfig } from '../../core/config/schema.js';
-import type { BotHost, JSONSchema, Plugin, Preset, Turn } from '../../core/types.js';
+import type { BotHost, Command, JSONSchema, Plugin, Preset, Turn } from '../../core/types.js';
 import { RuleModel } from './classifier.js';
 import { SafetyChecker, type RuleScore } from './checker.js';
 import { Featurizer, type FeaturizerSpec } from './featurize.js';
@@ -178,6 +178,40 @@ export function createSafetyPlugin(): Plugin<SafetyConfig> {
       .map((rule) => ({ rule: rule.id, action: actionOn(rule, side)!, threshold: thresholds[rule.id], ...scores.get(rule.id)! }))
       .sort((a, b) => b.score - a.score);
 
+  /** `/safety`: this channel's thresholds; admins move one within the owner's limits. */
+  const safetyCommand: Command = {
+    name: 'safety',
+    description: "Show this conversation's safety thresholds; `/safety RULE VALUE` sets one (within the owner's limits), `/safety reset` clears",
+    admin: true,
+    argument: { name: 'rule value', description: 'A rule id and a threshold from 0 to 1, or reset', required: false },
+    async run({ bot, conversation, args }) {
+      const preset = bot.presets.get(conversation.preset);
+      const state = (conversation.state.safety ?? {}) as SafetyOverrides;
+      const effective = (rule: RuleSpec) =>
+        effectiveThreshold(rule, config.thresholds, config.limits, [
+          preset && overridesOf(preset).thresholds,
+          (conversation.state.safety as SafetyOverrides | undefined)?.thresholds,
+        ]);
+      if (args === 'reset') {
+        delete conversation.state.safety;
+        await bot.saveConversation(conversation);
+        return 'Safety thresholds reset to the preset\'s.';
+      }
+      if (args) {
+        const [id, raw] = args.split(/\s+/);
+        const rule = checker.rules.find((r) => r.id === id);
+        const value = Number(raw);
+        if (!rule) return `No rule "${id}". Rules: ${checker.rules.map((r) => r.id).join(', ')}`;
+        if (raw === undefined || !(value >= 0 && value <= 1)) return 'Give a threshold from 0 to 1, e.g. `/safety insult 0.6`.';
+        conversation.state.safety = { ...state, thresholds: { ...state.thresholds, [rule.id]: value } };
+        await bot.saveConversation(conversation);
+        const now = effective(rule);
+        return `${rule.id} threshold for this conversation: ${now}${now !== value ? ' (limited by the bot owner)' : ''}.`;
+      }
+      return checker.rules.map((rule) => `${rule.id}: ${effective(rule)} - ${rule.rule}`).join('\n');
+    },
+  };
+
   return {
     name: 'safety',
     configSchema,
@@ -195,6 +229,7 @@ export function createSafetyPlugin(): Plugin<SafetyConfig> {
       for (const id of [...Object.keys(config.thresholds), ...Object.keys(config.limits)]) {
         if (!checker.rules.some((rule) => rule.id === id)) throw new Error(`safety: thresholds/limits name "${id}", which is not an enabled rule`);
       }
+      bot.commands.set(safetyCommand.name, safetyCommand);
     },
 
     async inspect(turn) {

@@ -234,6 +234,23 @@ describe('the safety plugin in the pipeline', () => {
     }
   });
 
+  it('lets an admin move a channel threshold with /safety, within the owner limits, and reset it', async () => {
+    const { bot } = await safetyBot({ limits: { insult_user: { min: 0.3, max: 0.8 } } });
+    try {
+      const admin = { platform: 'test', channel: 'cmd', user: { id: 'a', isAdmin: true } };
+      expect((await bot.handle({ ...admin, text: '/safety insult_user 0.6', user: { id: 'u' } })).text).toMatch(/only admins/i);
+      expect((await bot.handle({ ...admin, text: '/safety insult_user 0.95' })).text).toBe('insult_user threshold for this conversation: 0.8 (limited by the bot owner).');
+      expect((await bot.conversation(admin)).state.safety).toEqual({ thresholds: { insult_user: 0.95 } });
+      expect((await bot.handle({ ...admin, text: '/safety' })).text).toMatch(/^threat: .*\ninsult_user: 0\.8 - /m);
+      expect((await bot.handle({ ...admin, text: '/safety nonsense 0.5' })).text).toMatch(/No rule "nonsense"/);
+      expect((await bot.handle({ ...admin, text: '/safety insult_user 7' })).text).toMatch(/from 0 to 1/);
+      await bot.handle({ ...admin, text: '/safety reset' });
+      expect((await bot.conversation(admin)).state.safety).toBeUndefined();
+    } finally {
+      await bot.stop();
+    }
+  });
+
   it('flips a candidate decision when the threshold crosses its score, with the rule id as the reason', async () => {
     const { bot, turns } = await safetyBot();
     try {
