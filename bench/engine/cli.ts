@@ -7,6 +7,7 @@
  *   --large-model DIR    the GPT-2-small-sized model (default bench/.models/gpt2-small-random)
  *   --no-large           skip the large model
  *   --intra N, --inter N onnxruntime intra-op / inter-op threads for every system (default 2 / 1)
+ *   --spinning           let onnxruntime's idle threads spin in every system (default off, as banter)
  *   --systems a,b        subset of banter,transformers.js,floor; --scenarios a,b subset of the scenarios
  *   --seed N             base seed (default 1); --out DIR results folder (default bench/results)
  */
@@ -61,6 +62,7 @@ export async function engineCommand(args: string[]): Promise<void> {
       'no-large': { type: 'boolean', default: false },
       intra: { type: 'string', default: '2' },
       inter: { type: 'string', default: '1' },
+      spinning: { type: 'boolean', default: false },
       systems: { type: 'string' },
       scenarios: { type: 'string' },
       seed: { type: 'string', default: '1' },
@@ -79,7 +81,11 @@ export async function engineCommand(args: string[]): Promise<void> {
     modelDirs,
     systems: subset<SystemName>('systems', values.systems, SYSTEMS),
     scenarios: subset<ScenarioName>('scenarios', values.scenarios, SCENARIOS),
-    threads: { intraOp: positiveInteger('intra', values.intra), interOp: positiveInteger('inter', values.inter) },
+    threads: {
+      intraOp: positiveInteger('intra', values.intra),
+      interOp: positiveInteger('inter', values.inter),
+      spinning: values.spinning,
+    },
     warmup: positiveInteger('warmup', values.warmup, 0),
     runs: positiveInteger('runs', values.runs),
     seed: positiveInteger('seed', values.seed, 0),

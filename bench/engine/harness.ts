@@ -56,7 +56,7 @@ export interface BenchResults {
   date: string;
   machine: MachineFacts & { load_average_start: number[]; load_average_end: number[] };
   settings: {
-    threads: { intra_op: number; inter_op: number };
+    threads: { intra_op: number; inter_op: number; spinning: boolean };
     graph_optimization: 'all';
     warmup_runs: number;
     timed_runs: number;
@@ -208,7 +208,7 @@ export async function runEngineBenchmark(options: BenchOptions): Promise<BenchRe
     date: new Date().toISOString(),
     machine: { ...machine, load_average_start: loadStart, load_average_end: loadAverage() },
     settings: {
-      threads: { intra_op: options.threads.intraOp, inter_op: options.threads.interOp },
+      threads: { intra_op: options.threads.intraOp, inter_op: options.threads.interOp, spinning: options.threads.spinning },
       graph_optimization: 'all',
       warmup_runs: options.warmup,
       timed_runs: options.runs,

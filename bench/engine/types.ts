@@ -22,6 +22,8 @@ export type Workload =
 export interface Threads {
   intraOp: number;
   interOp: number;
+  /** onnxruntime thread spinning, the same for every system (banter's engine default: off). */
+  spinning: boolean;
 }
 
 /** One system's timed runs in one scenario, or why it cannot run the scenario. */

@@ -6,7 +6,7 @@
  */
 import { newTokenBudget, prefill, stepBatch, type DecodeContext, type RawCandidate } from './decode.js';
 import { RowProcessor } from './logits.js';
-import { logSumExp, topKIndices } from './sampling.js';
+import { logSumExp, maxOf, sumExpBelow, topKIndices } from './sampling.js';
 import { disposeCache } from './session.js';
 import type { DecodeOptions } from './types.js';
 
@@ -27,6 +27,15 @@ interface Hypothesis extends RawCandidate {
   score: number;
 }
 
+/**
+ * log-normaliser of a processed row from the raw row's mass and the changes' mass delta; when the
+ * changes removed most of the mass, the subtraction would lose precision, so the row is summed anew.
+ */
+function processedLogNorm(processed: Float32Array, max: number, rawMass: number, delta: number): number {
+  const mass = rawMass + delta;
+  return mass >= 0.01 * rawMass ? max + Math.log(mass) : logSumExp(processed);
+}
+
 export async function beamSearch(context: DecodeContext, prompt: readonly number[], options: DecodeOptions): Promise<RawCandidate[]> {
   const { decoder, endToken } = context;
   const vocab = decoder.shape.vocabSize;
@@ -42,22 +51,30 @@ export async function beamSearch(context: DecodeContext, prompt: readonly number
   let beams: Beam[] = [{ tokens: [], processed: 0, raw: 0 }];
   const final: Hypothesis[] = [];
 
+  // Per beam, 2 * width expansions are enough: at most `width` of them can be end tokens taking slots.
+  const perBeam = 2 * width;
+  const indices = new Int32Array(perBeam);
+  const processedValues = new Float64Array(perBeam);
   for (let step = 0; ; step++) {
     const expansions: Expansion[] = [];
     beams.forEach((beam, parent) => {
       const raw = rows[parent];
-      const rawLogNorm = logSumExp(raw);
-      const scores = processor.process(raw, beam.tokens);
-      const logNorm = logSumExp(scores);
-      // 2 * width per beam is enough: at most `width` of them can be end tokens that take slots.
-      const count = topKIndices(scores, 2 * width, processor.indices);
+      const max = maxOf(raw);
+      const rawMass = sumExpBelow(raw, max);
+      const rawLogNorm = max + Math.log(rawMass);
+      // Processors change the row in place; its raw values come back with `restore`.
+      const changed = processor.apply(raw, beam.tokens);
+      const logNorm = changed ? processedLogNorm(raw, max, rawMass, processor.massDelta(max)) : rawLogNorm;
+      const count = topKIndices(raw, perBeam, indices);
+      for (let i = 0; i < count; i++) processedValues[i] = raw[indices[i]];
+      processor.restore();
       for (let i = 0; i < count; i++) {
-        const token = processor.indices[i];
+        const token = indices[i];
         expansions.push({
           parent,
           token,
           tokens: beam.tokens,
-          processed: beam.processed + scores[token] - logNorm,
+          processed: beam.processed + processedValues[i] - logNorm,
           raw: beam.raw + raw[token] - rawLogNorm,
         });
       }
@@ -77,8 +94,8 @@ export async function beamSearch(context: DecodeContext, prompt: readonly number
     beams = next;
     if (final.length >= width || beams.length === 0 || step + 1 >= maxNew) break;
 
-    const reordered = decoder.gatherRows(cache, next.map((expansion) => expansion.parent));
-    disposeCache(cache);
+    // Rows whose beam kept its slot stay in place; only the others are copied.
+    const reordered = decoder.selectRows(cache, next.map((expansion) => expansion.parent));
     const output = await stepBatch(decoder, reordered, beams.map((beam) => beam.tokens.at(-1)!));
     disposeCache(reordered);
     cache = output.present;

@@ -6,7 +6,7 @@
 import type { Tensor } from 'onnxruntime-node';
 import { EngineInputError } from './errors.js';
 import { RowProcessor } from './logits.js';
-import { argmax, logSumExp, mulberry32, sampleToken } from './sampling.js';
+import { argmax, logSumExp, mulberry32, SamplerScratch, sampleToken } from './sampling.js';
 import { disposeCache, type DecoderSession, type KvCache } from './session.js';
 import type { DecodeOptions, GeneratedCandidate, TextTokenizer } from './types.js';
 
@@ -88,11 +88,14 @@ export async function sampleOrGreedy(context: DecodeContext, prompt: readonly nu
   const count = options.strategy === 'greedy' ? 1 : Math.max(1, Math.floor(options.numCandidates));
   const random = mulberry32(options.seed ?? Math.floor(Math.random() * 2 ** 32));
   const processor = new RowProcessor(vocab, prompt, options, endToken);
+  const scratch = new SamplerScratch(vocab);
   const candidates: RawCandidate[] = Array.from({ length: count }, () => ({ tokens: [], logprob: 0, finished: false }));
 
+  /** Picks the next token of `candidate` from its row of raw logits (processed in place, then restored). */
   const choose = (raw: Float32Array, rawLogNorm: number, candidate: RawCandidate) => {
-    const scores = processor.process(raw, candidate.tokens);
-    const token = greedy ? argmax(scores) : sampleToken(scores, options, random, processor.indices);
+    processor.apply(raw, candidate.tokens);
+    const token = greedy ? argmax(raw) : sampleToken(raw, options, random, scratch);
+    processor.restore();
     candidate.logprob += raw[token] - rawLogNorm;
     if (token === endToken) candidate.finished = true;
     else candidate.tokens.push(token);
@@ -105,8 +108,7 @@ export async function sampleOrGreedy(context: DecodeContext, prompt: readonly nu
 
   // Cache row r belongs to candidates[active[r]].
   let active = candidates.map((_, i) => i).filter((i) => !candidates[i].finished);
-  let cache = decoder.gatherRows(first.cache, active.map(() => 0));
-  disposeCache(first.cache);
+  let cache = decoder.selectRows(first.cache, active.map(() => 0));
   for (let step = 1; step < maxNew && active.length > 0; step++) {
     const { logits, present } = await stepBatch(decoder, cache, active.map((i) => candidates[i].tokens.at(-1)!));
     disposeCache(cache);
@@ -118,11 +120,8 @@ export async function sampleOrGreedy(context: DecodeContext, prompt: readonly nu
     });
     logits.dispose();
     const stillRunning = active.flatMap((index, row) => (candidates[index].finished ? [] : [row]));
-    if (stillRunning.length < active.length && stillRunning.length > 0) {
-      const kept = decoder.gatherRows(cache, stillRunning);
-      disposeCache(cache);
-      cache = kept;
-    }
+    // Finished candidates leave the batch, so the remaining steps run on fewer rows.
+    if (stillRunning.length > 0) cache = decoder.selectRows(cache, stillRunning);
     active = stillRunning.map((row) => active[row]);
   }
   disposeCache(cache);

@@ -9,8 +9,12 @@ import { logSumExp } from './sampling.js';
 import { disposeCache, type DecoderSession } from './session.js';
 import type { ScorePair } from './types.js';
 
-/** Upper bound on floats of one pass's logits ([batch, length, vocab]): about 256 MB. */
-const MAX_LOGIT_FLOATS = 64 * 1024 * 1024;
+/**
+ * Upper bound on one pass's logits ([batch, length, vocab] float32): 512 MB, so that 16 MMI pairs
+ * of ~90 tokens on a 50k vocabulary (~300 MB) stay one batched pass; only larger batches split.
+ */
+const MAX_LOGIT_BYTES = 512 * 1024 * 1024;
+const MAX_LOGIT_FLOATS = MAX_LOGIT_BYTES / Float32Array.BYTES_PER_ELEMENT;
 
 export interface ScoreContext {
   decoder: DecoderSession;

@@ -1,5 +1,6 @@
 /** Shared set-up of the engine tests: the real fixture model and a full-recompute reference forward. */
 import { fileURLToPath } from 'node:url';
+import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import { readModelFolder } from '../../core/engine/model-folder.js';
 import { createInferenceSession, disposeCache, DecoderSession } from '../../core/engine/session.js';
 import type { DecodeOptions } from '../../core/engine/types.js';
@@ -21,11 +22,35 @@ export const PLAIN: DecodeOptions = {
   lengthPenalty: 1,
 };
 
-export async function openDecoder(): Promise<DecoderSession> {
+/** Shape of one `session.run` call: its input_ids dims. */
+export interface RunCall {
+  batch: number;
+  seq: number;
+}
+
+/** The session, with every `run` call's input shape appended to `calls` (to count forward passes). */
+function countingSession(session: InferenceSession, calls: RunCall[]): InferenceSession {
+  return new Proxy(session, {
+    get(target, property) {
+      if (property === 'run') {
+        return (feeds: Record<string, Tensor>, ...rest: []) => {
+          const [batch, seq] = feeds.input_ids.dims;
+          calls.push({ batch, seq });
+          return target.run(feeds, ...rest);
+        };
+      }
+      const value: unknown = Reflect.get(target, property, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
+
+/** A decoder on the fixture; with `calls`, every forward pass's shape is recorded there. */
+export async function openDecoder(calls?: RunCall[]): Promise<DecoderSession> {
   const folder = await readModelFolder(FIXTURE);
   const { session } = await createInferenceSession(folder.onnxPath, { device: 'cpu', cudaFallback: false });
   return new DecoderSession(
-    session,
+    calls ? countingSession(session, calls) : session,
     { layers: folder.layers, heads: folder.heads, headDim: folder.hidden / folder.heads, vocabSize: folder.vocabSize },
   );
 }

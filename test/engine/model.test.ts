@@ -32,8 +32,7 @@ describe('the ONNX decoder with a key/value cache', () => {
     const first = await prefill(decoder, prompt);
     expect(maxAbsDiff(first.last, reference[prompt.length - 1])).toBeLessThan(1e-4);
     // Three rows sharing the prompt's cache, as generate() does for candidates.
-    let cache = decoder.gatherRows(first.cache, [0, 0, 0]);
-    disposeCache(first.cache);
+    let cache = decoder.selectRows(first.cache, [0, 0, 0]);
     const vocab = decoder.shape.vocabSize;
     for (const [step, token] of continuation.entries()) {
       const { logits, present } = await stepBatch(decoder, cache, [token, token, token]);

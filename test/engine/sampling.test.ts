@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadEngine, type DialogueEngine } from '../../core/engine/index.js';
-import { mulberry32, sampleToken, topKIndices } from '../../core/engine/sampling.js';
+import { logSumExp, mulberry32, SamplerScratch, sampleToken, topKIndices } from '../../core/engine/sampling.js';
 import type { DecoderSession } from '../../core/engine/session.js';
 import { FIXTURE, fullLogits, logSoftmax, openDecoder, PLAIN, rankOf } from './helpers.js';
 
@@ -29,7 +29,7 @@ describe('sampleToken', () => {
     const allowed = new Set(Array.from(row.keys()).sort((a, b) => row[b] - row[a]).slice(0, 5));
     const seen = new Set<number>();
     for (let seed = 0; seed < 500; seed++) {
-      const token = sampleToken(Float32Array.from(row), { temperature: 1.5, topK: 5, topP: 1 }, mulberry32(seed), new Int32Array(400));
+      const token = sampleToken(Float32Array.from(row), { temperature: 1.5, topK: 5, topP: 1 }, mulberry32(seed), new SamplerScratch(400));
       expect(allowed.has(token)).toBe(true);
       seen.add(token);
     }
@@ -51,7 +51,7 @@ describe('sampleToken', () => {
     // Larger than the first candidate-set size, so the growing selection is exercised.
     expect(nucleus.size).toBeGreaterThan(64);
     for (let seed = 0; seed < 300; seed++) {
-      const token = sampleToken(Float32Array.from(row), { temperature: 1, topK: 0, topP: 0.6 }, mulberry32(seed), new Int32Array(1000));
+      const token = sampleToken(Float32Array.from(row), { temperature: 1, topK: 0, topP: 0.6 }, mulberry32(seed), new SamplerScratch(1000));
       expect(nucleus.has(token)).toBe(true);
     }
   });
@@ -62,7 +62,7 @@ describe('sampleToken', () => {
     row[10] = 4;
     row[20] = 3.5;
     for (let seed = 0; seed < 100; seed++) {
-      expect(sampleToken(Float32Array.from(row), { temperature: 1, topK: 2, topP: 0.5 }, mulberry32(seed), new Int32Array(50))).toBe(10);
+      expect(sampleToken(Float32Array.from(row), { temperature: 1, topK: 2, topP: 0.5 }, mulberry32(seed), new SamplerScratch(50))).toBe(10);
     }
   });
 });

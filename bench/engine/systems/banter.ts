@@ -19,6 +19,7 @@ export async function createBanterSystem(modelDir: string, workload: Workload, t
     cudaFallback: false,
     intraOpThreads: threads.intraOp,
     interOpThreads: threads.interOp,
+    spinning: threads.spinning,
   });
   const expected = expectedTokens(workload);
   const run = async (seed: number): Promise<number> => {

@@ -8,6 +8,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
+import { spinningConfig } from '../../../core/engine/session.js';
 import type { Threads, Workload } from '../types.js';
 import { expectedTokens, type BenchSystem } from './system.js';
 
@@ -62,6 +63,7 @@ export async function createFloorSystem(modelDir: string, workload: Workload, th
     graphOptimizationLevel: 'all',
     intraOpNumThreads: threads.intraOp,
     interOpNumThreads: threads.interOp,
+    extra: spinningConfig(threads.spinning),
   });
   const withPositions = session.inputNames.includes('position_ids');
   const tokens = expectedTokens(workload);

@@ -6,6 +6,7 @@
  */
 import { basename, dirname, resolve } from 'node:path';
 import { AutoModelForCausalLM, AutoTokenizer, env, random, Tensor } from '@huggingface/transformers';
+import { spinningConfig } from '../../../core/engine/session.js';
 import type { Threads, Workload } from '../types.js';
 import { expectedTokens, expectTokens, type BenchSystem, type Unsupported } from './system.js';
 
@@ -29,6 +30,7 @@ export async function createTransformersJsSystem(modelDir: string, workload: Wor
       intraOpNumThreads: threads.intraOp,
       interOpNumThreads: threads.interOp,
       graphOptimizationLevel: 'all',
+      extra: spinningConfig(threads.spinning),
     },
   });
   const expected = expectedTokens(workload);
