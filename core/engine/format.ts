@@ -86,8 +86,12 @@ export class DialogueEncoder {
       );
     }
 
-    const ordered = this.format.direction === 'backward' ? [...historyTokens].reverse() : historyTokens;
-    const tokens = [...prefix, ...personaTokens.flat(), ...knowledgeTokens.flat(), ...ordered.flat(), ...responsePrefix];
+    const ordered = (this.format.direction === 'backward' ? [...historyTokens].reverse() : historyTokens).flat();
+    const segments =
+      this.format.knowledgePlacement === 'before-response'
+        ? [prefix, personaTokens.flat(), ordered, knowledgeTokens.flat(), responsePrefix]
+        : [prefix, personaTokens.flat(), knowledgeTokens.flat(), ordered, responsePrefix];
+    const tokens = segments.flat();
     return { tokens, kept: { persona, knowledge, history } };
   }
 }

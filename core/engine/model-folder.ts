@@ -82,6 +82,9 @@ function validateFormat(format: Record<string, unknown>, path: string): Dialogue
   if (format.direction !== undefined && format.direction !== 'forward' && format.direction !== 'backward') {
     throw new ModelFolderError('dialogue_format.json: "direction" must be "forward" or "backward"', path);
   }
+  if (format.knowledgePlacement !== undefined && format.knowledgePlacement !== 'before-history' && format.knowledgePlacement !== 'before-response') {
+    throw new ModelFolderError('dialogue_format.json: "knowledgePlacement" must be "before-history" or "before-response"', path);
+  }
   for (const key of ['user', 'bot', 'persona', 'knowledge'] as const) {
     if (typeof format[key] === 'string' && !(format[key] as string).includes('{text}')) {
       throw new ModelFolderError(`dialogue_format.json: "${key}" must contain {text}`, path);

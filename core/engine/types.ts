@@ -66,6 +66,11 @@ export interface DialogueFormat {
   persona?: string;
   /** Rendered once per knowledge snippet; absent: knowledge is dropped. */
   knowledge?: string;
+  /**
+   * Where knowledge goes: after the persona, before the history (default), or right before the
+   * response prefix, next to the turn that uses it (how banter's own models were trained).
+   */
+  knowledgePlacement?: 'before-history' | 'before-response';
   user: string;
   bot: string;
   /** Appended after the history: what the model continues from to write the bot's reply. */

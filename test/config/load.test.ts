@@ -38,13 +38,14 @@ describe('the default config', () => {
     const loaded = await loadConfig(undefined, { env: {} });
     expect(loaded.file).toBeUndefined();
     expect(loaded.dir).toBe(join(defaultConfigFile(), '..'));
-    expect(loaded.config.engine).toEqual({ model: '../test/fixtures/tiny-gpt2', device: 'cpu', cudaFallback: true, maxConcurrentGenerations: 1 });
+    expect(loaded.config.engine).toEqual({ model: '../models/banter-chat', device: 'cpu', cudaFallback: true, maxConcurrentGenerations: 1 });
     expect(loaded.config.decoding).toEqual({
       strategy: 'sample', numCandidates: 8, temperature: 0.8, topK: 40, topP: 0.9, repetitionPenalty: 1.2,
       noRepeatNgramSize: 3, minNewTokens: 1, maxNewTokens: 40, beamWidth: 4, lengthPenalty: 1,
     });
     expect(loaded.config.history).toEqual({ store: 'memory://', maxTurns: 20, maxTokens: 512 });
-    expect(loaded.config.selection.weights).toEqual({ avgLogprob: 1 });
+    expect(loaded.config.selection.weights).toEqual({ avgLogprob: 1, mmi: 1 });
+    expect(Object.keys(loaded.config.plugins)).toEqual(['safety', 'persona', 'grounding', 'mmi']);
     expect(loaded.config.presets).toEqual({ dirs: ['presets'], default: 'default', routes: {} });
     // Discord and Slack start only when their tokens are in the environment.
     expect(loaded.config.adapters).toEqual({ terminal: {}, web: { port: 8787, host: '127.0.0.1' }, discord: false, slack: false });
@@ -57,7 +58,8 @@ describe('the default config', () => {
     const builtin = await loadConfig();
     expect(minimal.config.decoding).toEqual(builtin.config.decoding);
     expect(minimal.config.history).toEqual(builtin.config.history);
-    expect(minimal.config.selection).toEqual(builtin.config.selection);
+    // The schema's default weights are the forward score alone; the shipped config adds MMI.
+    expect(minimal.config.selection).toEqual({ ...builtin.config.selection, weights: { avgLogprob: 1 } });
     expect(minimal.config.name).toBe('banter');
     expect(minimal.config.plugins).toEqual({});
     expect(minimal.config.adapters).toEqual({});

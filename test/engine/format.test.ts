@@ -46,6 +46,15 @@ describe('encodeDialogue', () => {
     expect(kept.history).toHaveLength(3);
   });
 
+  it('puts knowledge right before the response when the format declares it', () => {
+    const encoder = new DialogueEncoder({ ...engine.format, knowledgePlacement: 'before-response' }, engine.tokenizer, 128);
+    const { tokens } = encoder.encodeDialogue(
+      { persona: ['I am a mountain.'], knowledge: ['Everest is 8,849 m high.'], history: [turn('user', 'How tall?')] },
+      16,
+    );
+    expect(tokens).toEqual(engine.tokenizer.encode('<|persona|>I am a mountain.<|user|>How tall?<|knowledge|>Everest is 8,849 m high.<|bot|>'));
+  });
+
   it('drops the oldest turns first and fits the window', () => {
     const history = Array.from({ length: 40 }, (_, i) => turn(i % 2 ? 'bot' : 'user', `turn number ${i} about music and the mountains`, i));
     const reserve = 24;

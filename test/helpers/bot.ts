@@ -1,4 +1,7 @@
-/** A real bot for tests: the shipped default config on the fixture model, in-memory history, quiet logs. */
+/**
+ * A real bot for tests: the shipped default config on the fixture model, in-memory history, quiet
+ * logs, and no plugins or adapters unless a test names them.
+ */
 import { resolve } from 'node:path';
 import { createBot, type Bot, type BotOptions } from '../../core/bot.js';
 import { loadConfig } from '../../core/config/index.js';
@@ -15,6 +18,7 @@ export async function makeTestBot(overrides: ConfigOverrides = {}, options: BotO
   config.engine = { ...loaded.config.engine, model: FIXTURE_MODEL };
   config.history = { ...loaded.config.history, store: 'memory://' };
   config.adapters = {};
+  config.plugins = {};
   config.log = { level: 'silent' };
   for (const [section, value] of Object.entries(overrides)) {
     const current = config[section];
