@@ -18,13 +18,15 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createBot } from '../../core/bot.js';
 import { loadConfig } from '../../core/config/load.js';
+import { packageRoot } from '../../core/config/package-root.js';
 import type { Citation, Preset, Reply, Turn } from '../../core/types.js';
 import { checkConsistency } from '../../plugins/persona/consistency.js';
 import { PersonaPlugin } from '../../plugins/persona/index.js';
 import { type Passage, listSourceFiles, readPassages } from '../../plugins/grounding/sources.js';
 import { DEFAULT_CONFIG } from '../../plugins/grounding/config.js';
 
-const DEFAULT_QUESTIONS = resolve(import.meta.dirname, 'data/grounding-questions.json');
+// The question files are data, not compiled: read them from the sources whether run from dist/ or not.
+const DEFAULT_QUESTIONS = resolve(packageRoot(), 'bench/eval/data/grounding-questions.json');
 /** LaMDA's reported figures for its grounded model (Thoppilan et al., 2022). */
 const LAMDA = { groundedness: 0.73, citationAccuracy: 0.65 };
 
@@ -57,7 +59,7 @@ interface Figures {
   evidenceReplies: number;
 }
 
-export async function run(args: string[]): Promise<void> {
+export async function evalGrounding(args: string[]): Promise<Record<string, unknown>> {
   const { values } = parseArgs({
     args,
     options: {
@@ -140,22 +142,16 @@ export async function run(args: string[]): Promise<void> {
           })),
       ]),
     );
-    console.log(
-      JSON.stringify(
-        {
-          eval: 'grounding',
-          model: bot.engine.info.name,
-          modelPath: bot.engine.info.path,
-          questions: outcomes.length,
-          overall: figures(outcomes),
-          perPreset,
-          reference: { lamda: LAMDA, aim: 0.85 },
-          transcripts,
-        },
-        null,
-        2,
-      ),
-    );
+    return {
+      eval: 'grounding',
+      model: bot.engine.info.name,
+      modelPath: bot.engine.info.path,
+      questions: outcomes.length,
+      overall: figures(outcomes),
+      perPreset,
+      reference: { lamda: LAMDA, aim: 0.85 },
+      transcripts,
+    };
   } finally {
     await bot.stop();
   }

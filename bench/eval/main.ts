@@ -1,8 +1,10 @@
-/** `npm run eval -- <safety|mmi> [options]`: runs one evaluation and prints its report as JSON. */
+/** `npm run eval -- <grounding|safety|mmi> [options]`: runs one evaluation and prints its report as JSON. */
+import { evalGrounding } from './grounding.js';
 import { evalMmi } from './mmi.js';
 import { evalSafety } from './safety.js';
 
 const EVALS: Record<string, (args: string[]) => Promise<Record<string, unknown>>> = {
+  grounding: evalGrounding,
   safety: evalSafety,
   mmi: evalMmi,
 };
