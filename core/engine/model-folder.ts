@@ -3,19 +3,11 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { ModelFolderError } from './errors.js';
-import type { DecodeOptions, DialogueFormat } from './types.js';
+import type { DecodeOptions, DialogueFormat, ModelInfo } from './types.js';
 
-export interface ModelFolder {
-  path: string;
-  name: string;
-  modelType: string;
-  layers: number;
-  heads: number;
-  hidden: number;
-  vocabSize: number;
-  contextWindow: number;
+/** What a model folder holds: the engine's `ModelInfo` plus what loading needs. */
+export interface ModelFolder extends ModelInfo {
   eosTokenId?: number;
-  generation: Partial<DecodeOptions>;
   /** From dialogue_format.json; undefined when the folder has none (the engine then uses DialoGPT's format). */
   format?: DialogueFormat;
   tokenizerJson: object;

@@ -11,22 +11,13 @@ import json
 import os
 import re
 import subprocess
+import sys
 import tarfile
 import tempfile
 from typing import Dict, List, Sequence, Tuple
 
-
-def bytes_to_unicode() -> Dict[int, str]:
-    """GPT-2's reversible map from bytes to printable unicode characters (space -> 'Ġ')."""
-    printable = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
-    chars = printable[:]
-    extra = 0
-    for b in range(256):
-        if b not in printable:
-            printable.append(b)
-            chars.append(256 + extra)
-            extra += 1
-    return dict(zip(printable, map(chr, chars)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tokenizer"))
+from train_bpe import bytes_to_unicode  # noqa: E402  (GPT-2's byte <-> unicode map, shared)
 
 
 # An approximation of GPT-2's pre-tokenizer regex in Python's `re` (no \p{L}); only used to train.
