@@ -1,4 +1,5 @@
 /** Role presets: files in preset folders, later folders overriding earlier ones by name. */
+import { existsSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import type { Preset } from '../types.js';
@@ -130,5 +131,19 @@ export async function checkConfig(file?: string): Promise<ConfigError[]> {
     throw error;
   }
   const { presets, problems } = await collectPresets(presetDirs(loaded));
-  return [...problems, ...presetRoutingProblems(loaded, presets)];
+  return [...modelProblems(loaded), ...problems, ...presetRoutingProblems(loaded, presets)];
+}
+
+/** The model folder must exist before a start would try to load it. */
+function modelProblems(loaded: LoadedConfig): ConfigError[] {
+  const folder = resolve(loaded.dir, loaded.config.engine.model);
+  if (existsSync(join(folder, 'config.json'))) return [];
+  return [
+    new ConfigError({
+      file: loaded.file ?? 'the default config',
+      path: '/engine/model',
+      expected: 'a model folder in the Hugging Face layout (config.json, tokenizer.json, onnx/model.onnx)',
+      got: JSON.stringify(folder),
+    }),
+  ];
 }

@@ -140,6 +140,7 @@ describe('presetDirs and checkConfig', () => {
       'bot.yaml': 'engine: { model: m }\npresets: { dirs: [roles], default: mine-default, routes: { "discord:1": mine-music } }',
       'roles/mine-default.yaml': 'persona: [hello]',
       'roles/mine-music.yaml': 'persona: [I like songs]',
+      'm/config.json': '{}',
     });
     const problems = await checkConfig(join(dir, 'bot.yaml'));
     // Only problems of this config's own files count here: built-in presets are another suite's.
@@ -158,6 +159,14 @@ describe('presetDirs and checkConfig', () => {
     expect(messages.find((message) => message.startsWith(`${file}: /presets/default: expected one of the presets `))).toMatch(/got "nowhere-preset"$/);
     expect(messages.find((message) => message.startsWith(`${file}: /presets/routes/slack:C1: `))).toMatch(/got "ghost-preset"$/);
     expect(messages.some((message) => message.includes('/presets/routes/web'))).toBe(false);
+  });
+
+  test('reports a model folder that is not there', async () => {
+    const dir = await folder({ 'bot.yaml': 'engine: { model: ./missing-model }' });
+    const problems = await checkConfig(join(dir, 'bot.yaml'));
+    expect(problems[0].message).toBe(
+      `${join(dir, 'bot.yaml')}: /engine/model: expected a model folder in the Hugging Face layout (config.json, tokenizer.json, onnx/model.onnx), got ${JSON.stringify(join(dir, 'missing-model'))}`,
+    );
   });
 
   test('returns the config errors themselves when the config does not load', async () => {
