@@ -48,7 +48,8 @@ describe('the default config', () => {
     expect(Object.keys(loaded.config.plugins)).toEqual(['safety', 'persona', 'grounding', 'mmi']);
     expect(loaded.config.presets).toEqual({ dirs: ['presets'], default: 'default', routes: {} });
     // Discord and Slack start only when their tokens are in the environment.
-    expect(loaded.config.adapters).toEqual({ terminal: {}, web: { port: 8787, host: '127.0.0.1' }, discord: false, slack: false });
+    // The web port is `${BANTER_WEB_PORT:-8787}`: a string here, made a number by the adapter's schema at start.
+    expect(loaded.config.adapters).toEqual({ terminal: {}, web: { port: '8787', host: '127.0.0.1' }, discord: false, slack: false });
     expect(loaded.config.log.level).toBe('warn');
     expect(loaded.config.maxMessageLength).toBe(4000);
   });
