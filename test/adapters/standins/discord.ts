@@ -4,10 +4,9 @@
  * READY, heartbeat/ACK, dispatch, RESUME and RECONNECT (op 7). discord.js learns the gateway URL
  * from `GET /gateway/bot`, so pointing its `rest.api` here is all it needs.
  */
-import { once } from 'node:events';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { WebSocketServer, type WebSocket } from 'ws';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { WebSocket, WebSocketServer } from 'ws';
+import { startLoopbackServer } from './loopback.js';
 
 const DISCORD_EPOCH = 1_420_070_400_000n;
 let sequence = 0n;
@@ -109,24 +108,22 @@ export class DiscordStandIn {
   private constructor(
     private readonly server: Server,
     private readonly wss: WebSocketServer,
+    private readonly origin: string,
     readonly guilds: StandInGuild[],
     private readonly recommendedShards: number,
   ) {}
 
   static async start(options: { guilds: StandInGuild[]; shards?: number }): Promise<DiscordStandIn> {
-    const server = createServer();
-    const wss = new WebSocketServer({ server, path: '/gateway' });
-    const standIn = new DiscordStandIn(server, wss, options.guilds, options.shards ?? 1);
-    server.on('request', (req, res) => void standIn.onRequest(req, res));
-    wss.on('connection', (socket) => standIn.onConnection(socket));
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
+    let standIn: DiscordStandIn | undefined;
+    const loopback = await startLoopbackServer(
+      '/gateway',
+      (req, res) => void standIn!.onRequest(req, res),
+      (socket) => standIn!.onConnection(socket),
+    );
+    standIn = new DiscordStandIn(loopback.server, loopback.wss, loopback.origin, options.guilds, options.shards ?? 1);
     return standIn;
   }
 
-  private get origin(): string {
-    return `127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-  }
 
   /** For discord.js's `rest.api` option. */
   get api(): string {

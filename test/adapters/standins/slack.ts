@@ -4,10 +4,9 @@
  * (`apps.connections.open` hands out its URL), and helpers that sign requests the way Slack does.
  */
 import { createHmac, randomUUID } from 'node:crypto';
-import { once } from 'node:events';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { WebSocketServer, type WebSocket } from 'ws';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { WebSocket, WebSocketServer } from 'ws';
+import { startLoopbackServer } from './loopback.js';
 
 export interface PostedMessage {
   channel: string;
@@ -44,22 +43,20 @@ export class SlackStandIn {
   private constructor(
     private readonly server: Server,
     private readonly wss: WebSocketServer,
+    private readonly origin: string,
   ) {}
 
   static async start(): Promise<SlackStandIn> {
-    const server = createServer();
-    const wss = new WebSocketServer({ server, path: '/socket' });
-    const standIn = new SlackStandIn(server, wss);
-    server.on('request', (req, res) => void standIn.onRequest(req, res));
-    wss.on('connection', (socket) => standIn.onSocket(socket));
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
+    let standIn: SlackStandIn | undefined;
+    const loopback = await startLoopbackServer(
+      '/socket',
+      (req, res) => void standIn!.onRequest(req, res),
+      (socket) => standIn!.onSocket(socket),
+    );
+    standIn = new SlackStandIn(loopback.server, loopback.wss, loopback.origin);
     return standIn;
   }
 
-  private get origin(): string {
-    return `127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-  }
 
   /** For the adapter's `apiUrl` (Bolt's `clientOptions.slackApiUrl`). */
   get apiUrl(): string {
