@@ -4,9 +4,9 @@
  * READY, heartbeat/ACK, dispatch, RESUME and RECONNECT (op 7). discord.js learns the gateway URL
  * from `GET /gateway/bot`, so pointing its `rest.api` here is all it needs.
  */
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { WebSocket, WebSocketServer } from 'ws';
-import { startLoopbackServer } from './loopback.js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { WebSocket } from 'ws';
+import { startLoopbackServer, type LoopbackServer } from './loopback.js';
 
 const DISCORD_EPOCH = 1_420_070_400_000n;
 let sequence = 0n;
@@ -103,12 +103,9 @@ export class DiscordStandIn {
   readonly resumes: string[] = [];
   private readonly allSessions = new Map<string, Session>();
   private readonly rateLimited = new Map<string, number>();
-  private readonly sockets = new Set<WebSocket>();
 
   private constructor(
-    private readonly server: Server,
-    private readonly wss: WebSocketServer,
-    private readonly origin: string,
+    private readonly loopback: LoopbackServer,
     readonly guilds: StandInGuild[],
     private readonly recommendedShards: number,
   ) {}
@@ -120,18 +117,18 @@ export class DiscordStandIn {
       (req, res) => void standIn!.onRequest(req, res),
       (socket) => standIn!.onConnection(socket),
     );
-    standIn = new DiscordStandIn(loopback.server, loopback.wss, loopback.origin, options.guilds, options.shards ?? 1);
+    standIn = new DiscordStandIn(loopback, options.guilds, options.shards ?? 1);
     return standIn;
   }
 
 
   /** For discord.js's `rest.api` option. */
   get api(): string {
-    return `http://${this.origin}/api`;
+    return `http://${this.loopback.origin}/api`;
   }
 
   get gatewayUrl(): string {
-    return `ws://${this.origin}/gateway`;
+    return `ws://${this.loopback.origin}/gateway`;
   }
 
   channel(id: string): { guild?: StandInGuild; channel?: StandInChannel } {
@@ -206,12 +203,12 @@ export class DiscordStandIn {
 
   /** Cuts every gateway connection without a close frame (like a network drop); sessions stay resumable. */
   dropConnections(): void {
-    for (const socket of this.sockets) socket.terminate();
+    for (const socket of this.loopback.sockets) socket.terminate();
   }
 
   /** Asks every connected client to reconnect (op 7), as Discord does before moving a session. */
   requestReconnect(): void {
-    for (const socket of this.sockets) send(socket, { op: 7, d: null });
+    for (const socket of this.loopback.sockets) send(socket, { op: 7, d: null });
   }
 
   /** Waits until `check` holds (polling); fails with `what` after `timeoutMs`. */
@@ -224,17 +221,12 @@ export class DiscordStandIn {
   }
 
   async close(): Promise<void> {
-    for (const socket of this.sockets) socket.terminate();
-    this.wss.close();
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve, reject) => this.server.close((error) => (error ? reject(error) : resolve())));
+    await this.loopback.close();
   }
 
   // --- gateway ---------------------------------------------------------------------------------
 
   private onConnection(socket: WebSocket): void {
-    this.sockets.add(socket);
-    socket.on('close', () => this.sockets.delete(socket));
     send(socket, { op: 10, d: { heartbeat_interval: 30_000 } });
     socket.on('message', (raw) => this.onGatewayPayload(socket, JSON.parse(String(raw)) as GatewayPayload));
   }

@@ -9,6 +9,10 @@ export interface LoopbackServer {
   wss: WebSocketServer;
   /** `127.0.0.1:PORT`. */
   origin: string;
+  /** The WebSocket clients connected now. */
+  sockets: Set<WebSocket>;
+  /** Drops every client and stops listening. */
+  close(): Promise<void>;
 }
 
 export async function startLoopbackServer(
@@ -19,8 +23,19 @@ export async function startLoopbackServer(
   const server = createServer();
   const wss = new WebSocketServer({ server, path: socketPath });
   server.on('request', onRequest);
-  wss.on('connection', onSocket);
+  const sockets = new Set<WebSocket>();
+  wss.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    onSocket(socket);
+  });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
-  return { server, wss, origin: `127.0.0.1:${(server.address() as AddressInfo).port}` };
+  const close = async () => {
+    for (const socket of sockets) socket.terminate();
+    wss.close();
+    server.closeAllConnections();
+    await new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
+  };
+  return { server, wss, origin: `127.0.0.1:${(server.address() as AddressInfo).port}`, sockets, close };
 }

@@ -4,9 +4,9 @@
  * (`apps.connections.open` hands out its URL), and helpers that sign requests the way Slack does.
  */
 import { createHmac, randomUUID } from 'node:crypto';
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { WebSocket, WebSocketServer } from 'ws';
-import { startLoopbackServer } from './loopback.js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { WebSocket } from 'ws';
+import { startLoopbackServer, type LoopbackServer } from './loopback.js';
 
 export interface PostedMessage {
   channel: string;
@@ -37,13 +37,10 @@ export class SlackStandIn {
   readonly responses: { id: string; body: { text: string; response_type?: string } }[] = [];
   /** Socket Mode envelope ids the client acknowledged. */
   readonly acks = new Set<string>();
-  private readonly sockets = new Set<WebSocket>();
   private readonly pings: NodeJS.Timeout[] = [];
 
   private constructor(
-    private readonly server: Server,
-    private readonly wss: WebSocketServer,
-    private readonly origin: string,
+    private readonly loopback: LoopbackServer,
   ) {}
 
   static async start(): Promise<SlackStandIn> {
@@ -53,18 +50,18 @@ export class SlackStandIn {
       (req, res) => void standIn!.onRequest(req, res),
       (socket) => standIn!.onSocket(socket),
     );
-    standIn = new SlackStandIn(loopback.server, loopback.wss, loopback.origin);
+    standIn = new SlackStandIn(loopback);
     return standIn;
   }
 
 
   /** For the adapter's `apiUrl` (Bolt's `clientOptions.slackApiUrl`). */
   get apiUrl(): string {
-    return `http://${this.origin}/api/`;
+    return `http://${this.loopback.origin}/api/`;
   }
 
   responseUrl(id: string): string {
-    return `http://${this.origin}/respond/${id}`;
+    return `http://${this.loopback.origin}/respond/${id}`;
   }
 
   /** Messages in a channel, optionally only those in one thread, oldest first. */
@@ -73,14 +70,14 @@ export class SlackStandIn {
   }
 
   get socketCount(): number {
-    return this.sockets.size;
+    return this.loopback.sockets.size;
   }
 
   /** Sends a Socket Mode envelope (a retry when `retryAttempt` > 0) to every connected client; resolves when one acknowledges it. */
   async sendEnvelope(type: 'events_api' | 'slash_commands', payload: unknown, retryAttempt = 0): Promise<string> {
     const envelopeId = randomUUID();
     const retry = retryAttempt > 0 ? { retry_attempt: retryAttempt, retry_reason: 'timeout' } : { retry_attempt: 0, retry_reason: '' };
-    for (const socket of this.sockets) {
+    for (const socket of this.loopback.sockets) {
       socket.send(JSON.stringify({ envelope_id: envelopeId, type, payload, accepts_response_payload: type !== 'events_api', ...retry }));
     }
     await this.waitFor(`ack of envelope ${envelopeId}`, () => this.acks.has(envelopeId));
@@ -97,15 +94,10 @@ export class SlackStandIn {
 
   async close(): Promise<void> {
     for (const timer of this.pings) clearInterval(timer);
-    for (const socket of this.sockets) socket.terminate();
-    this.wss.close();
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve, reject) => this.server.close((error) => (error ? reject(error) : resolve())));
+    await this.loopback.close();
   }
 
   private onSocket(socket: WebSocket): void {
-    this.sockets.add(socket);
-    socket.on('close', () => this.sockets.delete(socket));
     socket.on('message', (raw) => {
       const message = JSON.parse(String(raw)) as { envelope_id?: string };
       if (message.envelope_id) this.acks.add(message.envelope_id);
@@ -140,7 +132,7 @@ export class SlackStandIn {
       case 'auth.test':
         return json({ ok: true, url: 'https://stand-in.slack.com/', team: 'Stand-in', user: 'banter', team_id: this.teamId, user_id: this.botUserId, bot_id: 'BBANTER', is_enterprise_install: false });
       case 'apps.connections.open':
-        return json({ ok: true, url: `ws://${this.origin}/socket` });
+        return json({ ok: true, url: `ws://${this.loopback.origin}/socket` });
       case 'chat.postMessage': {
         const ts = slackTs();
         const message: PostedMessage = {
