@@ -31,7 +31,8 @@ describe('shipped presets', () => {
     expect(everest.knowledge).toEqual([join(PRESETS_DIR, 'knowledge/everest')]);
     expect(everest.selection.weights).toMatchObject({ 'persona.consistency': 2, 'grounding.support': 2 });
     const plain = presets.find((p) => p.name === 'default')!;
-    expect([plain.persona, plain.greeting, plain.knowledge]).toEqual([[], [], []]);
+    expect(plain.persona[0]).toBe('My name is banter.');
+    expect([plain.greeting, plain.knowledge]).toEqual([[], []]);
   });
 
   it('ship knowledge where every passage has a title and an https source URL', async () => {

@@ -24,6 +24,12 @@ export interface GroundingConfig {
   topK: number;
   /** Passages put into the prompt's knowledge segment. */
   maxKnowledge: number;
+  /**
+   * Each of those passages enters the prompt as its sentences that best match the message, at most
+   * this many characters (0: the whole passage). A small model copies from a sentence or two; a
+   * whole passage also crowds the history out of its context window.
+   */
+  snippetChars: number;
   /** A passage goes into the prompt only if it covers this share of the message's words... */
   minCoverage: number;
   /** ...and its BM25 score reaches this (BM25 scores shrink with small knowledge sets: 0 leaves it to coverage). */
@@ -50,6 +56,7 @@ export const DEFAULT_CONFIG: GroundingConfig = {
   maxPassageChars: 600,
   topK: 3,
   maxKnowledge: 1,
+  snippetChars: 360,
   minCoverage: 0.5,
   minScore: 0,
   contextTurns: 2,
@@ -75,6 +82,7 @@ export const CONFIG_SCHEMA: JSONSchema = {
     maxPassageChars: { type: 'integer', minimum: 80 },
     topK: { type: 'integer', minimum: 1 },
     maxKnowledge: { type: 'integer', minimum: 0 },
+    snippetChars: { type: 'integer', minimum: 0, description: 'Longest knowledge snippet in the prompt (the best-matching sentences of a passage), in characters; 0 puts whole passages' },
     minCoverage: { type: 'number', minimum: 0, maximum: 1 },
     minScore: number,
     contextTurns: { type: 'integer', minimum: 0 },

@@ -84,12 +84,14 @@ export class GroundingPlugin implements Plugin<GroundingOverrides> {
     const strong = hits.filter((hit) => hit.coverage >= settings.minCoverage && hit.score >= settings.minScore);
     turn.evidence = strong.map(({ passage, score }): Evidence => ({ id: passage.id, title: passage.title, url: passage.url, text: passage.text, score }));
     const inPrompt = new Set(strong.slice(0, settings.maxKnowledge).map((hit) => hit.passage.id));
-    turn.prompt.knowledge.push(...strong.filter((hit) => inPrompt.has(hit.passage.id)).map((hit) => hit.passage.text));
+    const terms = answerTerms(turn.message.text, query.slots);
+    const snippet = (text: string): string => (settings.snippetChars > 0 ? quoteFor({ text }, new Map(terms), settings.snippetChars) : text);
+    turn.prompt.knowledge.push(...strong.filter((hit) => inPrompt.has(hit.passage.id)).map((hit) => snippet(hit.passage.text)));
 
     const trace: GroundingTrace = {
       query: [...query.weights.keys()],
       hits: hits.map((hit) => ({ id: hit.passage.id, title: hit.passage.title, score: hit.score, coverage: hit.coverage, inPrompt: inPrompt.has(hit.passage.id) })),
-      answerTerms: answerTerms(turn.message.text, query.slots),
+      answerTerms: terms,
     };
     turn.data[this.name] = trace;
   }

@@ -60,7 +60,7 @@ export function isQuestion(message: string): boolean {
  * sentences after it while they fit in `maxChars`, in the passage's order. `answerTerms` weighs
  * each term: the asker's own words above their synonyms.
  */
-export function quoteFor(passage: Evidence, answerTerms: ReadonlyMap<string, number>, maxChars: number): string {
+export function quoteFor(passage: Pick<Evidence, 'text'>, answerTerms: ReadonlyMap<string, number>, maxChars: number): string {
   const all = sentences(passage.text);
   const hits = all.map((sentence) => [...new Set(contentTerms(sentence))].reduce((sum, term) => sum + (answerTerms.get(term) ?? 0), 0));
   const best = hits.indexOf(Math.max(...hits));

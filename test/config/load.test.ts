@@ -40,7 +40,7 @@ describe('the default config', () => {
     expect(loaded.dir).toBe(join(defaultConfigFile(), '..'));
     expect(loaded.config.engine).toEqual({ model: '../models/banter-chat', device: 'cpu', cudaFallback: true, maxConcurrentGenerations: 1 });
     expect(loaded.config.decoding).toEqual({
-      strategy: 'sample', numCandidates: 8, temperature: 0.8, topK: 40, topP: 0.9, repetitionPenalty: 1.2,
+      strategy: 'sample', numCandidates: 8, temperature: 0.8, topK: 40, topP: 0.9, repetitionPenalty: 1,
       noRepeatNgramSize: 3, minNewTokens: 1, maxNewTokens: 40, beamWidth: 4, lengthPenalty: 1,
     });
     expect(loaded.config.history).toEqual({ store: 'memory://', maxTurns: 20, maxTokens: 512 });

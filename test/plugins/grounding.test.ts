@@ -77,7 +77,27 @@ describe('retrieval', () => {
     await plugin.prompt(turn);
     expect(turn.evidence[0].title).toBe(HEIGHT);
     expect(turn.evidence[0].text).toContain('8,848.86 metres');
-    expect(turn.prompt.knowledge).toEqual([turn.evidence[0].text]);
+    // The prompt gets the passage's best-matching sentences, short enough for a small model to copy.
+    const [snippet] = turn.prompt.knowledge;
+    expect(snippet).toContain('8,848.86 metres');
+    expect(snippet.length).toBeLessThanOrEqual(360);
+  });
+
+  it('cuts the prompt snippet to snippetChars, or puts the whole passage with 0', async () => {
+    const snippetFor = async (snippetChars: number): Promise<{ snippet: string; passage: string }> => {
+      const configured = new GroundingPlugin();
+      await configured.setup(hostFor(presets), { cacheDir, snippetChars });
+      const turn = turnFor('mount-everest', 'how tall are you?');
+      await configured.prompt(turn);
+      return { snippet: turn.prompt.knowledge[0], passage: turn.evidence[0].text };
+    };
+    const short = await snippetFor(200);
+    expect(short.snippet.length).toBeLessThanOrEqual(200);
+    expect(short.snippet.length).toBeGreaterThan(0);
+    expect(short.passage).toContain(short.snippet.replace(/…$/, ''));
+    const whole = await snippetFor(0);
+    expect(whole.snippet).toBe(whole.passage);
+    expect(whole.passage.length).toBeGreaterThan(200);
   });
 
   it('keeps no evidence and adds no knowledge when nothing matches well', async () => {

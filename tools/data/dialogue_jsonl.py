@@ -28,6 +28,20 @@ def clean_text(text: str) -> str:
     return _SPACES.sub(" ", text).strip()
 
 
+_WORD = re.compile(r"[a-z0-9']+")
+_STOPWORDS = frozenset(
+    "the a an and or but of to in on at for with from by is are was were be been being it its this that "
+    "these those as not no do does did have has had i you he she we they them his her their our your my me "
+    "so if then than there here what which who whom when where why how all any some can could would should "
+    "will just also about into over more most very one two out up like know did yes yeah really think".split()
+)
+
+
+def content_words(text: str) -> set:
+    """Lower-cased words of 3+ letters that are not stopwords: what two texts must share to be 'about' the same."""
+    return {w for w in _WORD.findall(text.lower()) if len(w) > 2 and w not in _STOPWORDS}
+
+
 def make_turn(speaker: str, text: str, knowledge: Optional[List[str]] = None) -> dict:
     if speaker not in ("user", "bot"):
         raise ValueError(f"speaker must be 'user' or 'bot', got {speaker!r}")

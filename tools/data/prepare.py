@@ -1,6 +1,6 @@
-"""Converts ../shared/data into tools/.work/data/{train,valid}.jsonl (generic dialogue JSONL).
+"""Converts ../shared/data (and WordNet's glosses) into tools/.work/data/{train,valid}.jsonl (generic dialogue JSONL).
 
-Usage: python3 tools/data/prepare.py [--data ../shared/data] [--out tools/.work/data]
+Usage: python3 tools/data/prepare.py [--data ../shared/data] [--out tools/.work/data] [--wordnet /usr/share/wordnet]
 """
 from __future__ import annotations
 
@@ -13,15 +13,24 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import persona_chat  # noqa: E402
 import sgd  # noqa: E402
 import topical_chat  # noqa: E402
+import wiki_qa  # noqa: E402
+import wordnet_qa  # noqa: E402
 from dialogue_jsonl import is_validation  # noqa: E402
 
-CONVERTERS = (("topical-chat", topical_chat), ("synthetic-persona-chat", persona_chat), ("sgd", sgd))
+CONVERTERS = (
+    ("topical-chat", lambda args: topical_chat.convert(args.data)),
+    ("wiki-qa", lambda args: wiki_qa.convert(args.data)),
+    ("wordnet", lambda args: wordnet_qa.convert(args.wordnet)),
+    ("synthetic-persona-chat", lambda args: persona_chat.convert(args.data)),
+    ("sgd", lambda args: sgd.convert(args.data)),
+)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data", default="../shared/data")
     parser.add_argument("--out", default="tools/.work/data")
+    parser.add_argument("--wordnet", default=wordnet_qa.DEFAULT_DIR, help="WordNet 3.0 database (Debian wordnet-base)")
     args = parser.parse_args()
     if not os.path.isdir(args.data):
         sys.exit(f"data folder {args.data!r} not found: pass --data PATH to the shared data")
@@ -33,9 +42,9 @@ def main() -> None:
     ) as valid:
         import json
 
-        for name, converter in CONVERTERS:
+        for name, convert in CONVERTERS:
             per_source = {"train": 0, "valid": 0}
-            for dialogue in converter.convert(args.data):
+            for dialogue in convert(args):
                 if dialogue["id"] in seen:
                     raise ValueError(f"duplicate dialogue id {dialogue['id']}")
                 seen.add(dialogue["id"])

@@ -2,9 +2,10 @@
 
 Each turn names the reading-set parts it used (`knowledge_source`: FS1..FS3, AS1.., Personal
 Knowledge). The stored reading sets resolve FS parts to an entity's Wikipedia lead section (the fun
-facts and article sections are stored only as ids, without text), so for a turn that used FSn we
-attach the one sentence of that entity's lead section that overlaps the message most: a short snippet
-the reply actually draws on, which teaches "knowledge -> response" without flooding the context.
+facts and article sections are stored only as ids, without text), so for each turn we attach the one
+sentence of the speaker's lead sections that overlaps the message most (the parts it names first; any
+part of its reading set when those share too little, since the labels miss some uses): a short
+snippet the reply actually draws on, which teaches "knowledge -> response" without flooding the context.
 """
 from __future__ import annotations
 
@@ -13,26 +14,13 @@ import os
 import re
 from typing import Dict, Iterator, List, Optional
 
-from dialogue_jsonl import clean_text, make_dialogue, make_turn
+from dialogue_jsonl import clean_text, content_words, make_dialogue, make_turn
 
 SPLITS = ("valid_freq", "valid_rare", "test_freq")
 WIKI_KEYS = ("shortened_wiki_lead_section", "summarized_wiki_lead_section")
 MIN_SHARED_WORDS = 3
 
-_WORD = re.compile(r"[a-z0-9']+")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'])")
-_STOPWORDS = frozenset(
-    "the a an and or but of to in on at for with from by is are was were be been being it its this that "
-    "these those as not no do does did have has had i you he she we they them his her their our your my me "
-    "so if then than there here what which who whom when where why how all any some can could would should "
-    "will just also about into over more most very one two out up like know did yes yeah really think".split()
-)
-
-
-def content_words(text: str) -> set:
-    return {w for w in _WORD.findall(text.lower()) if len(w) > 2 and w not in _STOPWORDS}
-
-
 def sentences(section: str) -> List[str]:
     parts: List[str] = []
     for line in section.split("\n"):
@@ -86,7 +74,8 @@ def convert(data_root: str) -> Iterator[dict]:
                     for part in message.get("knowledge_source", [])
                     for sentence in sections[message["agent"]].get(part, [])
                 ]
-                snippet = best_snippet(text, candidates)
+                everything = [sentence for part in sections[message["agent"]].values() for sentence in part]
+                snippet = best_snippet(text, candidates) or best_snippet(text, everything)
                 # agent_1 opens every conversation: it plays the user, agent_2 the bot.
                 speaker = "user" if message["agent"] == "agent_1" else "bot"
                 turns.append(make_turn(speaker, text, [snippet] if snippet else None))

@@ -26,8 +26,10 @@ GENERATION = {
     "temperature": 0.8,
     "top_k": 40,
     "top_p": 0.9,
-    "repetition_penalty": 1.2,
-    "no_repeat_ngram_size": 3,
+    # No repetition penalty or n-gram ban here: Hugging Face applies both to the prompt too, which
+    # forbids copying a knowledge snippet or persona line. banter bans n-grams within a reply only.
+    "repetition_penalty": 1.0,
+    "no_repeat_ngram_size": 0,
     "min_new_tokens": 2,
     "max_new_tokens": 40,
 }
@@ -47,11 +49,12 @@ DATA_TABLE = """| data | licence | use |
 | Topical-Chat (Amazon), conversations and reading sets | CDLA-Sharing-1.0 | knowledge-grounded chit-chat; each turn's Wikipedia snippet from `knowledge_source` |
 | Topical-Chat Wikipedia lead sections | CC BY-SA 3.0 | the knowledge snippets |
 | Synthetic-Persona-Chat (Google) | CC BY 4.0 | persona-grounded chit-chat (placeholders replaced by names) |
-| Schema-Guided Dialogue (Google, DSTC8), Music/Media/Movies dialogues | CC BY-SA 4.0 | music and film recommendation talk (system = bot) |"""
+| Schema-Guided Dialogue (Google, DSTC8), Music/Media/Movies dialogues | CC BY-SA 4.0 | music and film recommendation talk (system = bot) |
+| WordNet 3.0 (Princeton University), noun glosses from Debian `wordnet-base` | WordNet 3.0 licence (permissive) | definition questions answered from a given snippet: teaches copying knowledge |"""
 
 
 def load(work: str, direction: str):
-    checkpoint = torch.load(os.path.join(work, direction, "checkpoint.pt"))
+    checkpoint = torch.load(os.path.join(work, direction, "checkpoint.pt"), map_location="cpu")
     with open(os.path.join(work, direction, "metrics.json"), encoding="utf-8") as source:
         metrics = json.load(source)
     config = GPT2Config(**checkpoint["config"])
@@ -67,8 +70,10 @@ def model_card(name: str, direction: str, purpose: str, config: GPT2Config, metr
     epochs = metrics["train_tokens_seen"] / max(1, metrics["train_input_tokens_per_epoch"])
     layout = (
         "one sequence per dialogue: bot persona lines, then the turns in order, each turn preceded by the "
-        "knowledge snippet it used; loss on the bot's replies (and on the user's replies when both speakers "
-        "are people, i.e. Topical-Chat and Persona-Chat)"
+        "knowledge snippet it used; loss on the bot's replies (Topical-Chat: on both speakers' replies; "
+        "Persona-Chat: written once from each speaker's viewpoint with that speaker's persona). Each reply "
+        f"that uses its knowledge or a persona line is also trained {metrics['args'].get('focus_repeat', 0)} more times per epoch "
+        "in a short window (persona, the turn before, knowledge, reply): see tools/train/sequences.py"
         if direction == "forward"
         else "the turns of each dialogue in reverse order (DialoGPT's backward model), no persona or knowledge; "
         "loss on every turn after the first of each window"
@@ -77,7 +82,8 @@ def model_card(name: str, direction: str, purpose: str, config: GPT2Config, metr
 
 banter's default {'dialogue' if direction == 'forward' else 'MMI backward'} model: it {purpose}.
 A GPT-2 (`model_type: gpt2`) trained from scratch by `npm run train:models` (tools/train_models.sh)
-on CPU. Small and fast, not knowledgeable: expect short, generic, sometimes incoherent replies.
+on {metrics.get('hardware', 'CPU')}. Small and fast, not knowledgeable: it answers from a persona line or knowledge snippet when
+one is given, and otherwise gives short, generic, sometimes incoherent replies.
 
 ## Format
 `dialogue_format.json` declares how a dialogue is written (direction `{direction}`):
@@ -90,11 +96,11 @@ bot `<|bot|>text<|endoftext|>`. Training layout: {layout}. Windows of at most {c
 {config.n_positions} positions, byte-level BPE vocabulary of {config.vocab_size} (trained on the same data).
 
 ## Training
-AdamW (weight decay 0.05), warmup {metrics['args']['warmup']} steps, constant {metrics['args']['lr']}, cosine decay over the
+AdamW (weight decay 0.05), dropout {config.dropout}, warmup {metrics['args']['warmup']} steps, constant {metrics['args']['lr']}, cosine decay over the
 last {int(metrics['args']['decay_fraction'] * 100)}% of steps, gradient clipping 1.0, batches of ~{metrics['args']['batch_tokens']} tokens.
 {metrics['steps']} steps, {metrics['train_tokens_seen'] / 1e6:.2f}M tokens seen ({epochs:.2f} epochs of
 {metrics['train_input_tokens_per_epoch'] / 1e6:.2f}M tokens, {metrics['train_target_tokens_per_epoch'] / 1e6:.2f}M of them with a loss),
-{hours:.2f} h on 2 shared CPU cores.
+{hours:.2f} h on {metrics.get('hardware', '2 shared CPU cores')}.
 
 Validation (5% of dialogues, chosen by sha1(id); {metrics['valid_windows']} windows): loss {final.get('valid_loss', float('nan')):.3f},
 perplexity {final.get('valid_ppl', float('nan')):.1f} per target token.

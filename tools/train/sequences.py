@@ -2,22 +2,33 @@
 
 Forward (generation) model, one sequence per dialogue: the bot's persona lines, then every turn in
 order, each turn preceded by the knowledge it used; loss on the bot's reply tokens (text +
-<|endoftext|>, not the given <|bot|> tag). When both speakers are people (Topical-Chat, Persona-Chat:
-`symmetric`), the user's turns are human replies too and also carry a loss: one pass then trains every
-reply of both speakers with its full history, the same signal as one sequence per viewpoint at half
-the compute, which matters on a CPU budget. Task-oriented users (SGD) get no loss: the bot should not
-learn to talk like them.
+<|endoftext|>, not the given <|bot|> tag). When both speakers are people (`symmetric`), the user's
+turns are human replies too: a dialogue with a persona for each speaker (Persona-Chat) is written
+once from each viewpoint, with that speaker's persona and loss on that speaker's turns, so every
+trained reply sees the persona it should use; one without personas (Topical-Chat) is written once
+with a loss on both speakers' turns. Task-oriented users (SGD) get no loss: the bot should not learn
+to talk like them.
 
 Backward (MMI) model, p(source | response): the same turns in reverse order, no persona or
 knowledge, loss on every token after the first turn, so it scores any earlier turns given a reply.
 
 Dialogues longer than the window are cut at turn boundaries into windows that overlap by a few
 turns of context; a reply is trained in the first window that holds it.
+
+Focus windows (training only): each reply that uses its knowledge snippet or a persona line of its
+speaker, alone with the persona and the turn before it. They are a small share of the data (a few
+thousand replies among ~100k turns), and repeating them in short windows is what makes a small
+model condition on persona and knowledge instead of ignoring them.
 """
 from __future__ import annotations
 
+import os
+import sys
 from dataclasses import dataclass
 from typing import Iterable, List, Tuple
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data"))
+from dialogue_jsonl import content_words  # noqa: E402
 
 FORMAT = {
     "persona": "<|persona|>{text}",
@@ -33,6 +44,7 @@ MAX_PERSONA_TOKENS = 80
 MAX_TURN_TOKENS = 96
 MAX_KNOWLEDGE_TOKENS = 64
 OVERLAP_TURNS = 3
+PERSONA_SHARED_WORDS = 2  # a reply "uses" a persona line when they share this many content words
 
 
 @dataclass
@@ -73,17 +85,47 @@ class SequenceBuilder:
             loss += [False] + [train] * len(text)
         return Segment(tokens, loss, index)
 
-    def forward_windows(self, dialogue: dict) -> Iterable[Tuple[List[int], List[bool]]]:
-        header: List[int] = []
-        for line in dialogue.get("persona", []):
-            header += [self.persona] + self._text(line, MAX_PERSONA_TOKENS)
-        header = header[: MAX_PERSONA_TOKENS * 2]
+    def _viewpoints(self, dialogue: dict) -> Iterable[Tuple[List[str], List[dict], bool]]:
+        """(persona, turns, both speakers trained) for each way the dialogue is read."""
         symmetric = bool(dialogue.get("symmetric"))
-        turns = [
-            self._turn_segment(t, i, t["speaker"] == "bot" or symmetric, t["speaker"] == "bot" or symmetric)
-            for i, t in enumerate(dialogue["turns"])
-        ]
-        yield from self._windows(header, turns)
+        if symmetric and dialogue.get("persona") and dialogue.get("user_persona"):
+            swap = {"user": "bot", "bot": "user"}
+            yield dialogue["persona"], dialogue["turns"], False
+            yield dialogue["user_persona"], [{**turn, "speaker": swap[turn["speaker"]]} for turn in dialogue["turns"]], False
+        else:
+            yield dialogue.get("persona", []), dialogue["turns"], symmetric
+
+    def _header(self, persona: List[str]) -> List[int]:
+        header: List[int] = []
+        for line in persona:
+            header += [self.persona] + self._text(line, MAX_PERSONA_TOKENS)
+        return header[: MAX_PERSONA_TOKENS * 2]
+
+    def forward_windows(self, dialogue: dict) -> Iterable[Tuple[List[int], List[bool]]]:
+        for persona, turns, both_speakers in self._viewpoints(dialogue):
+            segments = [
+                self._turn_segment(t, i, t["speaker"] == "bot" or both_speakers, t["speaker"] == "bot" or both_speakers)
+                for i, t in enumerate(turns)
+            ]
+            yield from self._windows(self._header(persona), segments)
+
+    def focus_windows(self, dialogue: dict) -> Iterable[Tuple[List[int], List[bool]]]:
+        for persona, turns, both_speakers in self._viewpoints(dialogue):
+            persona_words = [content_words(line) for line in persona]
+            header = self._header(persona)
+            for i, turn in enumerate(turns):
+                if not (turn["speaker"] == "bot" or both_speakers):
+                    continue
+                words = content_words(turn["text"])
+                uses_persona = any(len(words & line) >= PERSONA_SHARED_WORDS for line in persona_words)
+                if not (turn.get("knowledge") or uses_persona):
+                    continue
+                before = [self._turn_segment(turns[i - 1], i - 1, False, False)] if i > 0 else []
+                reply = self._turn_segment(turn, i, True, True)
+                tokens = header + [t for seg in before for t in seg.tokens] + reply.tokens
+                loss = [False] * (len(tokens) - len(reply.loss)) + reply.loss
+                if len(tokens) <= self.block:
+                    yield tokens, loss[1:] + [False]
 
     def backward_windows(self, dialogue: dict) -> Iterable[Tuple[List[int], List[bool]]]:
         reversed_turns = list(reversed(dialogue["turns"]))

@@ -4,6 +4,7 @@ Rerunning the same command continues from tools/.work/<name>/checkpoint.pt; the 
 pure function of (seed, step), so a resumed run sees the same data it would have seen.
 
 Usage: OMP_NUM_THREADS=2 /usr/bin/python3 tools/train/train.py --direction forward --work tools/.work/forward
+Runs on CUDA when torch sees a GPU (bf16 autocast), else on the CPU.
 """
 from __future__ import annotations
 
@@ -47,6 +48,9 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--heads", type=int, default=4)
     p.add_argument("--positions", type=int, default=256)
     p.add_argument("--dropout", type=float, default=0.0, help="0: a run of ~1-2 epochs does not overfit")
+    p.add_argument("--focus-repeat", type=int, default=0,
+                   help="forward: add each reply that uses its persona or knowledge this many times per epoch in a short window")
+    p.add_argument("--device", default="auto", help="auto (cuda when available), cpu or cuda")
     p.add_argument("--steps", type=int, default=3000)
     p.add_argument("--batch-tokens", type=int, default=4096, help="padded tokens per batch")
     p.add_argument("--lr", type=float, default=1.5e-3)
@@ -62,17 +66,18 @@ def parse_args() -> argparse.Namespace:
     return p.parse_args()
 
 
-def build_windows(args, tokenizer: ByteLevelBPE, split: str) -> List[Window]:
-    cache = os.path.join(args.work, f"windows-{split}.pt")
+def build_windows(args, tokenizer: ByteLevelBPE, split: str, kind: str = "") -> List[Window]:
+    """kind "": the direction's windows; "focus": the forward model's focus windows (sequences.py)."""
+    cache = os.path.join(args.work, f"windows-{split}{'-' + kind if kind else ''}.pt")
     if os.path.exists(cache):
         return torch.load(cache)
     builder = SequenceBuilder(tokenizer, args.positions)
+    make = {"": builder.forward_windows if args.direction == "forward" else builder.backward_windows,
+            "focus": builder.focus_windows}[kind]
     windows: List[Window] = []
     with open(os.path.join(args.data, f"{split}.jsonl"), encoding="utf-8") as source:
         for line in source:
-            dialogue = json.loads(line)
-            make = builder.forward_windows if args.direction == "forward" else builder.backward_windows
-            windows.extend(make(dialogue))
+            windows.extend(make(json.loads(line)))
     torch.save(windows, cache + ".tmp")
     os.replace(cache + ".tmp", cache)
     return windows
@@ -122,19 +127,22 @@ def hidden_states(model: GPT2LMHeadModel, ids: torch.Tensor) -> torch.Tensor:
     """
     transformer = model.transformer
     seq = ids.size(1)
-    positions = torch.arange(seq).unsqueeze(0)
+    positions = torch.arange(seq, device=ids.device).unsqueeze(0)
     x = transformer.drop(transformer.wte(ids) + transformer.wpe(positions))
-    allowed = torch.ones(seq, seq, dtype=torch.bool).tril().view(1, 1, seq, seq)
+    allowed = torch.ones(seq, seq, dtype=torch.bool, device=ids.device).tril().view(1, 1, seq, seq)
     for block in transformer.h:
         x, _ = block(x, allowed, None)
     return transformer.ln_f(x)
 
 
 def masked_loss(model: GPT2LMHeadModel, ids: torch.Tensor, targets: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
-    selected = targets != -100
-    states = hidden_states(model, ids)[selected]
-    logits = model.lm_head(states)
-    return F.cross_entropy(logits, targets[selected], reduction=reduction)
+    device = next(model.parameters()).device
+    ids, targets = ids.to(device, non_blocking=True), targets.to(device, non_blocking=True)
+    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+        selected = targets != -100
+        states = hidden_states(model, ids)[selected]
+        logits = model.lm_head(states)
+        return F.cross_entropy(logits.float(), targets[selected], reduction=reduction)
 
 
 def learning_rate(step: int, args) -> float:
@@ -174,14 +182,26 @@ def fmt_seconds(seconds: float) -> str:
     return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
 
 
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = True
+    return torch.device(name)
+
+
 def main() -> None:
     args = parse_args()
     os.makedirs(args.work, exist_ok=True)
     torch.manual_seed(args.seed)
+    device = pick_device(args.device)
+    hardware = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
     tokenizer = ByteLevelBPE(args.tokenizer)
     pad_id = tokenizer.token_id("<|endoftext|>")
     train_windows = build_windows(args, tokenizer, "train")
     valid_windows = build_windows(args, tokenizer, "valid")
+    if args.focus_repeat and args.direction == "forward":
+        train_windows = train_windows + build_windows(args, tokenizer, "train", "focus") * args.focus_repeat
     batches = make_batches(train_windows, args.batch_tokens)
     valid_batches = make_batches(valid_windows, args.batch_tokens)
     target_tokens = sum(sum(m) for _, m in train_windows)
@@ -196,7 +216,7 @@ def main() -> None:
         vocab_size=tokenizer.vocab_size, n_positions=args.positions, n_embd=args.embd, n_layer=args.layers,
         n_head=args.heads, bos_token_id=pad_id, eos_token_id=pad_id, dropout=args.dropout,
     )
-    model = GPT2LMHeadModel(config)
+    model = GPT2LMHeadModel(config).to(device)
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
     no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
     optimizer = torch.optim.AdamW(
@@ -208,14 +228,14 @@ def main() -> None:
     metrics_path = os.path.join(args.work, "metrics.json")
     state = {"step": 0, "seconds": 0.0, "tokens": 0, "evals": []}
     if os.path.exists(checkpoint_path) and not args.probe_seconds:
-        saved = torch.load(checkpoint_path)
+        saved = torch.load(checkpoint_path, map_location=device)
         if saved["config"] != config.__dict__:
             sys.exit(f"{checkpoint_path} was trained with another model config: delete it or pass the same sizes")
         model.load_state_dict(saved["model"])
         optimizer.load_state_dict(saved["optimizer"])
         state = saved["state"]
         print(f"[{args.direction}] resumed at step {state['step']}", file=sys.stderr)
-    print(f"[{args.direction}] {params / 1e6:.2f}M parameters, {config.__dict__}", file=sys.stderr)
+    print(f"[{args.direction}] {params / 1e6:.2f}M parameters on {hardware}, {config.__dict__}", file=sys.stderr)
 
     def checkpoint() -> None:
         save_atomic({"config": config.__dict__, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
@@ -272,7 +292,7 @@ def main() -> None:
     final = state["evals"][-1] if state["evals"] else {}
     with open(metrics_path, "w", encoding="utf-8") as out:
         json.dump({"direction": args.direction, "parameters": params, "steps": state["step"], "train_seconds": state["seconds"],
-                   "train_tokens_seen": state["tokens"], "train_windows": len(train_windows),
+                   "train_tokens_seen": state["tokens"], "hardware": hardware, "train_windows": len(train_windows),
                    "train_input_tokens_per_epoch": input_tokens, "train_target_tokens_per_epoch": target_tokens,
                    "valid_windows": len(valid_windows), "final": final, "evals": state["evals"], "config": config.__dict__,
                    "args": vars(args)}, out, indent=2)
