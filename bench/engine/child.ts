@@ -1,4 +1,4 @@
-/** The harness's handle on one measuring child process: setup, runs on demand, finish. */
+/** The harness's handle on one measuring child process: setups, runs on demand, finish. */
 import { fork, type ChildProcess } from 'node:child_process';
 import type { ChildMessage, ParentMessage, SetupRequest } from './protocol.js';
 
@@ -24,23 +24,23 @@ export class MeasuringChild {
     });
   }
 
-  /** Starts a child and sets the system up; resolves with the reason when the system cannot run the workload. */
-  static async start(setup: Omit<SetupRequest, 'type'>, label: string): Promise<MeasuringChild | { unsupported: string }> {
+  /** Starts a measuring process with no system set up yet. */
+  static spawn(label: string): MeasuringChild {
     // Child stdout goes to our stderr: libraries' chatter must never mix into the JSON on stdout.
     const process = fork(new URL('./worker.js', import.meta.url), [], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
     process.stdout!.pipe(globalThis.process.stderr);
     process.stderr!.pipe(globalThis.process.stderr);
-    const child = new MeasuringChild(process, label);
-    const answer = await child.ask({ type: 'setup', ...setup });
-    if (answer.type === 'unsupported') {
-      await child.finish();
-      return { unsupported: answer.reason };
-    }
-    return child;
+    return new MeasuringChild(process, label);
   }
 
-  async run(seed: number): Promise<Ran> {
-    const answer = await this.ask({ type: 'run', seed });
+  /** Sets a system up in this process; returns the reason when it cannot run the workload. */
+  async setup(setup: Omit<SetupRequest, 'type'>): Promise<{ unsupported: string } | undefined> {
+    const answer = await this.ask({ type: 'setup', ...setup });
+    return answer.type === 'unsupported' ? { unsupported: answer.reason } : undefined;
+  }
+
+  async run(system: SetupRequest['system'], seed: number): Promise<Ran> {
+    const answer = await this.ask({ type: 'run', system, seed });
     if (answer.type !== 'ran') throw new Error(`${this.label}: expected a run's figures, got "${answer.type}"`);
     return answer;
   }

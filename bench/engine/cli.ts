@@ -10,6 +10,9 @@
  *   --spinning           let onnxruntime's idle threads spin in every system (default off, as banter)
  *   --systems a,b        subset of banter,transformers.js,floor; --scenarios a,b subset of the scenarios
  *   --seed N             base seed (default 1); --out DIR results folder (default bench/results)
+ *   --same-process       every system of a scenario in one child process (results in
+ *                        engine-same-process.json, no plot): no process-to-process difference in
+ *                        the ratios, but one shared peak RSS
  */
 import { access, mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -67,6 +70,7 @@ export async function engineCommand(args: string[]): Promise<void> {
       scenarios: { type: 'string' },
       seed: { type: 'string', default: '1' },
       out: { type: 'string' },
+      'same-process': { type: 'boolean', default: false },
     },
   });
   const modelDirs = [values.model ? resolve(values.model) : await defaultModel()];
@@ -89,15 +93,20 @@ export async function engineCommand(args: string[]): Promise<void> {
     warmup: positiveInteger('warmup', values.warmup, 0),
     runs: positiveInteger('runs', values.runs),
     seed: positiveInteger('seed', values.seed, 0),
+    sameProcess: values['same-process'],
     log: (line) => process.stderr.write(`${line}\n`),
   });
   const outDir = values.out ? resolve(values.out) : join(REPO_ROOT, 'bench/results');
   await mkdir(outDir, { recursive: true });
-  const jsonPath = join(outDir, 'engine-latest.json');
-  const plotPath = join(outDir, 'engine-tokens-per-second.svg');
   const json = JSON.stringify(results, null, 2);
+  const jsonPath = join(outDir, values['same-process'] ? 'engine-same-process.json' : 'engine-latest.json');
   await writeFile(jsonPath, `${json}\n`);
-  await writeFile(plotPath, renderPlot(results));
+  const written = [`results: ${jsonPath}`];
+  if (!values['same-process']) {
+    const plotPath = join(outDir, 'engine-tokens-per-second.svg');
+    await writeFile(plotPath, renderPlot(results));
+    written.push(`plot:    ${plotPath}`);
+  }
   if (values.json) process.stdout.write(`${json}\n`);
-  else process.stdout.write(`${formatTable(results)}\n\nresults: ${jsonPath}\nplot:    ${plotPath}\n`);
+  else process.stdout.write(`${formatTable(results)}\n\n${written.join('\n')}\n`);
 }

@@ -17,6 +17,11 @@ export interface BenchOptions {
   warmup: number;
   runs: number;
   seed: number;
+  /**
+   * All systems of a scenario in one child process (their runs still interleaved): no difference
+   * of process state or placement between them, at the price of a shared peak RSS.
+   */
+  sameProcess: boolean;
   /** Progress lines (stderr). */
   log: (line: string) => void;
 }
@@ -58,6 +63,8 @@ export interface BenchResults {
   settings: {
     threads: { intra_op: number; inter_op: number; spinning: boolean };
     graph_optimization: 'all';
+    /** All systems of a scenario in one child process (peak_rss_mb is then that process's, shared). */
+    same_process: boolean;
     warmup_runs: number;
     timed_runs: number;
     seed: number;
@@ -67,13 +74,17 @@ export interface BenchResults {
   models: ModelResult[];
 }
 
+const PROCESS_NOTE = 'Each (model, scenario, system) runs in its own child process; peak_rss_mb is that process\'s maxRSS (model load included).';
+const SAME_PROCESS_NOTE =
+  'same_process: all systems of a (model, scenario) run in one child process; peak_rss_mb is that shared process\'s maxRSS (all systems loaded).';
+
 const NOTES = [
   'min_new_tokens = max_new_tokens = 32: the end token is suppressed, so no system stops early and all do equal work.',
   'Prompts are seeded pseudo-random token ids (never the end token), identical for every system; run i uses seed + i in every system.',
   'transformers.js v4 ignores num_return_sequences, so its N candidates are N copies of the prompt in one batch (prefilled N times); banter prefills once and shares the cache.',
   'floor: bare InferenceSession.run with inputs built before timing, at banter\'s call sequence and shapes (prefill batch 1, then batch N x 1 steps feeding present back as past; scoring: one padded batch).',
   'tokens/s: generated tokens over all candidates (beam: width x steps; scoring: scored candidate tokens) per second of median wall time.',
-  'Each (model, scenario, system) runs in its own child process; peak_rss_mb is that process\'s maxRSS (model load included).',
+  PROCESS_NOTE,
   'Runs are interleaved: round r runs every system once (seed + r), so load changes on the machine slow all systems alike.',
   'session_run_median_ms: time inside onnxruntime InferenceSession.run; median_ms minus it is the system\'s own JS work.',
   'transformers.js runs its top-k as a small onnxruntime session per row and step, so its session_run figures include that sampling work (and its call count is 1 + rows per step).',
@@ -101,17 +112,27 @@ async function measureInterleaved(
 ): Promise<Partial<Record<SystemName, MeasureResult>>> {
   const results: Partial<Record<SystemName, MeasureResult>> = {};
   const running = new Map<SystemName, SystemRuns>();
+  const children = new Set<MeasuringChild>();
+  const shared = options.sameProcess ? MeasuringChild.spawn(label) : undefined;
   try {
     for (const system of systems) {
-      const child = await MeasuringChild.start(setup(system), `${label} · ${system}`);
-      if ('unsupported' in child) results[system] = { status: 'unsupported', reason: child.unsupported };
-      else running.set(system, { child, runsMs: [], sessionRunMs: [], sessionRunCalls: 0, tokensPerRun: 0 });
+      const child = shared ?? MeasuringChild.spawn(`${label} · ${system}`);
+      children.add(child);
+      const unsupported = await child.setup(setup(system));
+      if (unsupported) {
+        results[system] = { status: 'unsupported', reason: unsupported.unsupported };
+        if (!shared) await child.finish();
+        if (!shared) children.delete(child);
+      } else {
+        running.set(system, { child, runsMs: [], sessionRunMs: [], sessionRunCalls: 0, tokensPerRun: 0 });
+      }
     }
     const order = [...running.keys()];
     for (let round = 0; round < options.warmup + options.runs; round++) {
       for (let i = 0; i < order.length; i++) {
-        const runs = running.get(order[(round + i) % order.length])!;
-        const ran = await runs.child.run(options.seed + round);
+        const system = order[(round + i) % order.length];
+        const runs = running.get(system)!;
+        const ran = await runs.child.run(system, options.seed + round);
         if (round < options.warmup) continue;
         runs.runsMs.push(ran.ms);
         runs.sessionRunMs.push(ran.sessionRunMs);
@@ -119,14 +140,15 @@ async function measureInterleaved(
         runs.tokensPerRun = ran.tokens;
       }
     }
-    for (const [system, runs] of running) {
-      const peakRssMb = await runs.child.finish();
-      running.delete(system);
-      results[system] = { status: 'measured', ...runs, peakRssMb };
+    const peaks = new Map<MeasuringChild, number>();
+    for (const child of children) {
+      peaks.set(child, await child.finish());
+      children.delete(child);
     }
+    for (const [system, runs] of running) results[system] = { status: 'measured', ...runs, peakRssMb: peaks.get(runs.child)! };
   } finally {
     // After a failure: end the children still alive (their own processes, started above).
-    for (const runs of running.values()) runs.child.kill();
+    for (const child of children) child.kill();
   }
   return results;
 }
@@ -210,11 +232,12 @@ export async function runEngineBenchmark(options: BenchOptions): Promise<BenchRe
     settings: {
       threads: { intra_op: options.threads.intraOp, inter_op: options.threads.interOp, spinning: options.threads.spinning },
       graph_optimization: 'all',
+      same_process: options.sameProcess,
       warmup_runs: options.warmup,
       timed_runs: options.runs,
       seed: options.seed,
       sampling: { top_k: SAMPLING.topK, temperature: SAMPLING.temperature, min_new_tokens: SAMPLING.newTokens, max_new_tokens: SAMPLING.newTokens },
-      notes: NOTES,
+      notes: options.sameProcess ? NOTES.map((note) => (note === PROCESS_NOTE ? SAME_PROCESS_NOTE : note)) : NOTES,
     },
     models,
   };

@@ -1,4 +1,7 @@
-/** Messages between the harness and a measuring child process (one child per system and scenario). */
+/**
+ * Messages between the harness and a measuring child process: one child per system and scenario,
+ * or one child holding every system of a scenario (`--same-process`).
+ */
 import type { SystemName, Threads, Workload } from './types.js';
 
 export interface SetupRequest {
@@ -9,7 +12,7 @@ export interface SetupRequest {
   threads: Threads;
 }
 
-export type ParentMessage = SetupRequest | { type: 'run'; seed: number } | { type: 'finish' };
+export type ParentMessage = SetupRequest | { type: 'run'; system: SystemName; seed: number } | { type: 'finish' };
 
 export type ChildMessage =
   | { type: 'ready' }

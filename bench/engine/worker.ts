@@ -1,7 +1,7 @@
 /**
- * A child process that holds one system set up for one workload and runs it when the harness asks,
- * so that the harness can interleave the systems' runs (load on the machine then slows them alike)
- * while peak RSS still belongs to one system and one scenario.
+ * A child process that holds systems set up for one workload and runs them when the harness asks,
+ * so that the harness can interleave the systems' runs (load on the machine then slows them alike).
+ * Usually one system per child, so that peak RSS belongs to one system and one scenario.
  */
 import type { ChildMessage, ParentMessage } from './protocol.js';
 import { SessionClock } from './session-clock.js';
@@ -19,7 +19,7 @@ const FACTORIES: Record<SystemName, SystemFactory> = {
 
 const clock = new SessionClock();
 clock.install();
-let system: BenchSystem | undefined;
+const systems = new Map<SystemName, BenchSystem>();
 
 function reply(message: ChildMessage): Promise<void> {
   return new Promise((resolve, reject) => process.send!(message, (error: Error | null) => (error ? reject(error) : resolve())));
@@ -30,11 +30,12 @@ async function handle(message: ParentMessage): Promise<void> {
     case 'setup': {
       const created = await FACTORIES[message.system](message.modelDir, message.workload, message.threads);
       if ('unsupported' in created) return reply({ type: 'unsupported', reason: created.unsupported });
-      system = created;
+      systems.set(message.system, created);
       return reply({ type: 'ready' });
     }
     case 'run': {
-      if (!system) throw new Error('run asked before setup');
+      const system = systems.get(message.system);
+      if (!system) throw new Error(`run of ${message.system} asked before its setup`);
       clock.reset();
       const start = performance.now();
       const tokens = await system.run(message.seed);
@@ -42,7 +43,7 @@ async function handle(message: ParentMessage): Promise<void> {
       return reply({ type: 'ran', ms, sessionRunMs: clock.milliseconds, sessionRunCalls: clock.calls, tokens });
     }
     case 'finish': {
-      await system?.dispose();
+      for (const system of systems.values()) await system.dispose();
       // maxRSS is in kilobytes.
       await reply({ type: 'finished', peakRssMb: process.resourceUsage().maxRSS / 1024 });
       process.exit(0);
