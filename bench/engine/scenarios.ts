@@ -74,23 +74,20 @@ export function buildScenario(name: ScenarioName, model: ModelFacts, seed: numbe
   const newTokens = SAMPLING.newTokens;
   // Small models have small windows: the prompt shrinks so that it plus the new tokens fit.
   const contextFor = (wanted: number) => Math.min(wanted, model.contextWindow - newTokens);
+  const sampling = (candidates: number, context: number): Scenario => {
+    const prompt = tokens(contextFor(context));
+    const count = candidates === 1 ? '1 candidate' : `${candidates} candidates`;
+    return {
+      name,
+      description: `${count} x ${newTokens} new tokens after ${prompt.length} context tokens (top-k ${SAMPLING.topK}, T ${SAMPLING.temperature})`,
+      workload: { kind: 'sample', prompt, candidates, sampling: SAMPLING },
+    };
+  };
   switch (name) {
-    case 'sample-1x32': {
-      const prompt = tokens(contextFor(32));
-      return {
-        name,
-        description: `1 candidate x ${newTokens} new tokens after ${prompt.length} context tokens (top-k ${SAMPLING.topK}, T ${SAMPLING.temperature})`,
-        workload: { kind: 'sample', prompt, candidates: 1, sampling: SAMPLING },
-      };
-    }
-    case 'sample-16x32': {
-      const prompt = tokens(contextFor(128));
-      return {
-        name,
-        description: `16 candidates x ${newTokens} new tokens after ${prompt.length} context tokens (top-k ${SAMPLING.topK}, T ${SAMPLING.temperature})`,
-        workload: { kind: 'sample', prompt, candidates: 16, sampling: SAMPLING },
-      };
-    }
+    case 'sample-1x32':
+      return sampling(1, 32);
+    case 'sample-16x32':
+      return sampling(16, 128);
     case 'beam-4x32': {
       const prompt = tokens(contextFor(32));
       return {
