@@ -53,6 +53,8 @@ export interface ModelResult {
   hidden: number;
   vocab_size: number;
   context_window: number;
+  /** The ONNX graph each system ran: banter and the floor the slot-cache graph when the folder has one. */
+  graphs: Record<SystemName, 'slot-cache' | 'standard'>;
   scenarios: ScenarioResult[];
 }
 
@@ -194,6 +196,11 @@ function modelResult(model: ModelFacts, scenarios: ScenarioResult[]): ModelResul
     hidden: model.hidden,
     vocab_size: model.vocabSize,
     context_window: model.contextWindow,
+    graphs: {
+      banter: model.slotCacheGraph ? 'slot-cache' : 'standard',
+      'transformers.js': 'standard',
+      floor: model.slotCacheGraph ? 'slot-cache' : 'standard',
+    },
     scenarios,
   };
 }

@@ -14,6 +14,8 @@ export interface ModelFacts {
   vocabSize: number;
   contextWindow: number;
   endToken: number;
+  /** Whether the folder has banter's slot-cache graph (onnx/decoder_slot_cache.onnx), which banter and the floor then run. */
+  slotCacheGraph: boolean;
 }
 
 export const SAMPLING: SamplingSettings = { topK: 40, temperature: 0.8, newTokens: 32 };
@@ -46,6 +48,7 @@ export async function readModelFacts(dir: string): Promise<ModelFacts> {
     vocabSize,
     contextWindow,
     endToken: config.eos_token_id ?? vocabSize - 1,
+    slotCacheGraph: await access(join(path, 'onnx', 'decoder_slot_cache.onnx')).then(() => true, () => false),
   };
 }
 

@@ -7,7 +7,6 @@
 import { newTokenBudget, prefill, stepBatch, type DecodeContext, type RawCandidate } from './decode.js';
 import { RowProcessor } from './logits.js';
 import { logSumExp, maxOf, sumExpBelow, topKIndices } from './sampling.js';
-import { disposeCache } from './session.js';
 import type { DecodeOptions } from './types.js';
 
 interface Beam {
@@ -44,7 +43,7 @@ export async function beamSearch(context: DecodeContext, prompt: readonly number
   const processor = new RowProcessor(vocab, prompt, options, endToken);
   const normalised = (sum: number, length: number) => sum / Math.max(1, length) ** options.lengthPenalty;
 
-  const first = await prefill(decoder, prompt);
+  const first = await prefill(decoder, prompt, maxNew);
   let cache = first.cache;
   let logits = first.logits;
   let rows: Float32Array[] = [first.last];
@@ -97,13 +96,12 @@ export async function beamSearch(context: DecodeContext, prompt: readonly number
     // Rows whose beam kept its slot stay in place; only the others are copied.
     const reordered = decoder.selectRows(cache, next.map((expansion) => expansion.parent));
     const output = await stepBatch(decoder, reordered, beams.map((beam) => beam.tokens.at(-1)!));
-    disposeCache(reordered);
     cache = output.present;
     logits = output.logits;
     const data = logits.data as Float32Array;
     rows = beams.map((_, row) => data.subarray(row * vocab, (row + 1) * vocab));
   }
-  disposeCache(cache);
+  decoder.dispose(cache);
 
   const unfinished: Hypothesis[] = beams.map((beam) => ({
     tokens: beam.tokens,

@@ -7,11 +7,12 @@ import type { Tensor } from 'onnxruntime-node';
 import { EngineInputError } from './errors.js';
 import { RowProcessor } from './logits.js';
 import { argmax, logSumExp, mulberry32, SamplerScratch, sampleToken } from './sampling.js';
-import { disposeCache, type DecoderSession, type KvCache } from './session.js';
+import type { Decoder } from './decoder.js';
+import type { KvCache } from './kv-cache.js';
 import type { DecodeOptions, GeneratedCandidate, TextTokenizer } from './types.js';
 
 export interface DecodeContext {
-  decoder: DecoderSession;
+  decoder: Decoder;
   tokenizer: TextTokenizer;
   endToken: number;
   contextWindow: number;
@@ -35,8 +36,15 @@ export function newTokenBudget(context: DecodeContext, prompt: readonly number[]
   return Math.min(maxNewTokens, room);
 }
 
-/** Runs the prompt once with batch 1: returns its cache and the logits of its last position. */
-export async function prefill(decoder: DecoderSession, prompt: readonly number[]): Promise<{ cache: KvCache; last: Float32Array; logits: Tensor }> {
+/**
+ * Runs the prompt once with batch 1: returns its cache, with room for `newTokens` more, and the
+ * logits of its last position.
+ */
+export async function prefill(
+  decoder: Decoder,
+  prompt: readonly number[],
+  newTokens: number,
+): Promise<{ cache: KvCache; last: Float32Array; logits: Tensor }> {
   const length = prompt.length;
   const { logits, present } = await decoder.forward({
     inputIds: BigInt64Array.from(prompt, BigInt),
@@ -45,13 +53,17 @@ export async function prefill(decoder: DecoderSession, prompt: readonly number[]
     attentionMask: new BigInt64Array(length).fill(1n),
     positionIds: BigInt64Array.from({ length }, (_, i) => BigInt(i)),
     past: null,
+    reserve: length + newTokens,
   });
   const vocab = decoder.shape.vocabSize;
   return { cache: present, last: (logits.data as Float32Array).subarray((length - 1) * vocab, length * vocab), logits };
 }
 
-/** One step for a batch whose rows all share the cache length (no padding): each row feeds one token. */
-export async function stepBatch(decoder: DecoderSession, cache: KvCache, lastTokens: readonly number[]) {
+/**
+ * One step for a batch whose rows all share the cache length (no padding): each row feeds one token.
+ * CONSUMES `cache`: continue with the returned `present`.
+ */
+export async function stepBatch(decoder: Decoder, cache: KvCache, lastTokens: readonly number[]) {
   const batch = lastTokens.length;
   return decoder.forward({
     inputIds: BigInt64Array.from(lastTokens, BigInt),
@@ -101,7 +113,7 @@ export async function sampleOrGreedy(context: DecodeContext, prompt: readonly nu
     else candidate.tokens.push(token);
   };
 
-  const first = await prefill(decoder, prompt);
+  const first = await prefill(decoder, prompt, maxNew);
   const firstLogNorm = logSumExp(first.last);
   for (const candidate of candidates) choose(first.last, firstLogNorm, candidate);
   first.logits.dispose();
@@ -111,7 +123,6 @@ export async function sampleOrGreedy(context: DecodeContext, prompt: readonly nu
   let cache = decoder.selectRows(first.cache, active.map(() => 0));
   for (let step = 1; step < maxNew && active.length > 0; step++) {
     const { logits, present } = await stepBatch(decoder, cache, active.map((i) => candidates[i].tokens.at(-1)!));
-    disposeCache(cache);
     cache = present;
     const data = logits.data as Float32Array;
     active.forEach((index, row) => {
@@ -124,6 +135,6 @@ export async function sampleOrGreedy(context: DecodeContext, prompt: readonly nu
     if (stillRunning.length > 0) cache = decoder.selectRows(cache, stillRunning);
     active = stillRunning.map((row) => active[row]);
   }
-  disposeCache(cache);
+  decoder.dispose(cache);
   return candidates;
 }

@@ -5,7 +5,8 @@ import { ModelFolderError } from './errors.js';
 import { DialogueEncoder, dialoGptFormat } from './format.js';
 import { readModelFolder } from './model-folder.js';
 import { scorePairs } from './score.js';
-import { createInferenceSession, DecoderSession } from './session.js';
+import { ConcatCacheDecoder, SlotCacheDecoder, type Decoder, type DecoderGraph } from './decoder.js';
+import { createInferenceSession } from './session.js';
 import { HfTextTokenizer } from './tokenizer.js';
 import type { PromptParts } from '../types.js';
 import type {
@@ -19,9 +20,10 @@ import type {
   TextTokenizer,
 } from './types.js';
 
-/** A loaded engine also tells where its session runs (CUDA may have fallen back to CPU). */
+/** A loaded engine also tells where its session runs (CUDA may have fallen back to CPU) and which graph it runs. */
 export interface LoadedDialogueEngine extends DialogueEngine {
   readonly device: 'cpu' | 'cuda';
+  readonly graph: DecoderGraph;
 }
 
 class OnnxDialogueEngine implements LoadedDialogueEngine {
@@ -32,12 +34,16 @@ class OnnxDialogueEngine implements LoadedDialogueEngine {
     readonly info: ModelInfo,
     readonly tokenizer: TextTokenizer,
     readonly format: DialogueFormat,
-    private readonly decoder: DecoderSession,
+    private readonly decoder: Decoder,
     private readonly endToken: number,
     readonly device: 'cpu' | 'cuda',
   ) {
     this.encoder = new DialogueEncoder(format, tokenizer, info.contextWindow);
     this.decodeContext = { decoder, tokenizer, endToken, contextWindow: info.contextWindow };
+  }
+
+  get graph(): DecoderGraph {
+    return this.decoder.graph;
   }
 
   encodeDialogue(parts: PromptParts, reserve: number): { tokens: number[]; kept: PromptParts } {
@@ -75,12 +81,12 @@ export async function loadEngine(modelDir: string, options: EngineOptions): Prom
   if (endToken === undefined) {
     throw new ModelFolderError(`the end token "${format.end}" of the dialogue format is not in tokenizer.json`, folder.path);
   }
-  progress(`creating ${options.device} session for ${folder.onnxPath}`, 0.4);
-  const { session, device } = await createInferenceSession(folder.onnxPath, options);
-  const decoder = new DecoderSession(
-    session,
-    { layers: folder.layers, heads: folder.heads, headDim: folder.hidden / folder.heads, vocabSize: folder.vocabSize },
-  );
+  // The slot-cache graph when the folder has one (same weights, no per-step cache copies).
+  const graphPath = folder.slotCachePath ?? folder.onnxPath;
+  progress(`creating ${options.device} session for ${graphPath}`, 0.4);
+  const { session, device } = await createInferenceSession(graphPath, options);
+  const shape = { layers: folder.layers, heads: folder.heads, headDim: folder.hidden / folder.heads, vocabSize: folder.vocabSize };
+  const decoder = folder.slotCachePath ? new SlotCacheDecoder(session, shape) : new ConcatCacheDecoder(session, shape);
   const info: ModelInfo = {
     name: folder.name,
     path: folder.path,

@@ -12,11 +12,14 @@ export interface ModelFolder extends ModelInfo {
   format?: DialogueFormat;
   tokenizerJson: object;
   tokenizerConfig: object;
-  /** `onnx/model.onnx`, else optimum's `onnx/decoder_model_merged.onnx`. */
+  /** The standard decoder with past: `onnx/model.onnx`, else optimum's `onnx/decoder_model_merged.onnx`. */
   onnxPath: string;
+  /** banter's slot-cache graph of the same weights (`onnx/decoder_slot_cache.onnx`), when the folder has it. */
+  slotCachePath?: string;
 }
 
 const ONNX_CANDIDATES = ['onnx/model.onnx', 'onnx/decoder_model_merged.onnx'];
+const SLOT_CACHE_GRAPH = 'onnx/decoder_slot_cache.onnx';
 
 async function readJson(path: string, required: boolean): Promise<Record<string, unknown> | undefined> {
   if (!existsSync(path)) {
@@ -111,5 +114,6 @@ export async function readModelFolder(dir: string): Promise<ModelFolder> {
     tokenizerJson: (await readJson(join(path, 'tokenizer.json'), true))!,
     tokenizerConfig: (await readJson(join(path, 'tokenizer_config.json'), false)) ?? {},
     onnxPath: join(path, onnx),
+    slotCachePath: existsSync(join(path, SLOT_CACHE_GRAPH)) ? join(path, SLOT_CACHE_GRAPH) : undefined,
   };
 }

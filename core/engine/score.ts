@@ -6,7 +6,7 @@
  */
 import { EngineInputError } from './errors.js';
 import { logSumExp } from './sampling.js';
-import { disposeCache, type DecoderSession } from './session.js';
+import type { Decoder } from './decoder.js';
 import type { ScorePair } from './types.js';
 
 /**
@@ -17,7 +17,7 @@ const MAX_LOGIT_BYTES = 512 * 1024 * 1024;
 const MAX_LOGIT_FLOATS = MAX_LOGIT_BYTES / Float32Array.BYTES_PER_ELEMENT;
 
 export interface ScoreContext {
-  decoder: DecoderSession;
+  decoder: Decoder;
   contextWindow: number;
   /** Put before an empty context so that the first continuation token has a predictor. */
   bosToken: number;
@@ -51,8 +51,7 @@ async function scoreChunk(context: ScoreContext, sequences: { tokens: number[]; 
       positionIds[row * width + pad + i] = BigInt(i);
     });
   });
-  const { logits, present } = await decoder.forward({ inputIds, batch, seq: width, attentionMask, positionIds, past: null });
-  disposeCache(present);
+  const logits = await decoder.logitsOnly({ inputIds, batch, seq: width, attentionMask, positionIds });
   const data = logits.data as Float32Array;
   const scores = sequences.map(({ tokens, continuationLength }, row) => {
     let sum = 0;

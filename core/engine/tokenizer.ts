@@ -16,8 +16,9 @@ export class HfTextTokenizer implements TextTokenizer {
     return this.tokenizer.encode(text, { add_special_tokens: false }).ids;
   }
 
-  /** Text of `ids` without special tokens. */
+  /** Text of `ids` without special tokens ('' for none: a reply may end at once). */
   decode(ids: number[]): string {
+    if (ids.length === 0) return '';
     return this.tokenizer.decode(ids, { skip_special_tokens: true });
   }
 

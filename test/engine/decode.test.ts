@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EngineInputError, loadEngine, type DialogueEngine, type GeneratedCandidate } from '../../core/engine/index.js';
-import type { DecoderSession } from '../../core/engine/session.js';
+import type { Decoder } from '../../core/engine/decoder.js';
 import { FIXTURE, fullLogits, logSoftmax, openDecoder, PLAIN } from './helpers.js';
 
 let engine: DialogueEngine;
-let decoder: DecoderSession;
+let decoder: Decoder;
 let prompt: number[];
 let endToken: number;
 

@@ -10,7 +10,8 @@ import { loadEngine, type DialogueEngine } from '../../core/engine/index.js';
 import { RowProcessor } from '../../core/engine/logits.js';
 import { logSumExp, mulberry32, SamplerScratch, sampleToken, topKIndices } from '../../core/engine/sampling.js';
 import { scorePairs } from '../../core/engine/score.js';
-import { disposeCache, planRowMoves, type DecoderSession, type KvCache } from '../../core/engine/session.js';
+import type { Decoder } from '../../core/engine/decoder.js';
+import { planRowMoves, type KvCache } from '../../core/engine/kv-cache.js';
 import { Tensor } from 'onnxruntime-node';
 import { FIXTURE, openDecoder, PLAIN, type RunCall } from './helpers.js';
 
@@ -109,7 +110,7 @@ describe('planRowMoves', () => {
 
 describe('forward passes and cache rows on the fixture', () => {
   let engine: DialogueEngine;
-  let decoder: DecoderSession;
+  let decoder: Decoder;
   let context: DecodeContext;
   let prompt: number[];
   const calls: RunCall[] = [];
@@ -166,7 +167,8 @@ describe('forward passes and cache rows on the fixture', () => {
         return new Tensor('float32', data, [batch, decoder.shape.heads, 3, decoder.shape.headDim]);
       }),
       batch,
-      length: 3,
+      length: 2,
+      capacity: 3,
     });
     const same = makeCache(4);
     expect(decoder.selectRows(same, [0, 1, 2, 3])).toBe(same);
@@ -182,7 +184,7 @@ describe('forward passes and cache rows on the fixture', () => {
         expect(tensor.dims).toEqual([rows.length, decoder.shape.heads, 3, decoder.shape.headDim]);
         expect(Array.from(tensor.data as Float32Array)).toEqual(expected[t]);
       });
-      disposeCache(selected);
+      decoder.dispose(selected);
     }
   });
 });

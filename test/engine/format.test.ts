@@ -30,6 +30,8 @@ describe('the tokenizer', () => {
     expect(ids.at(-1)).toBe(bot);
     expect(ids.filter((id) => id === user || id === bot)).toHaveLength(2);
     expect(engine.tokenizer.decode(ids)).toBe('Hi');
+    // A reply that ends at once has no tokens (the tokenizer library rejects an empty list).
+    expect(engine.tokenizer.decode([])).toBe('');
   });
 });
 

@@ -2,7 +2,8 @@
 import { fileURLToPath } from 'node:url';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import { readModelFolder } from '../../core/engine/model-folder.js';
-import { createInferenceSession, disposeCache, DecoderSession } from '../../core/engine/session.js';
+import { ConcatCacheDecoder, SlotCacheDecoder, type Decoder, type DecoderGraph } from '../../core/engine/decoder.js';
+import { createInferenceSession } from '../../core/engine/session.js';
 import type { DecodeOptions } from '../../core/engine/types.js';
 
 export const FIXTURE = fileURLToPath(new URL('../fixtures/tiny-gpt2', import.meta.url));
@@ -45,28 +46,29 @@ function countingSession(session: InferenceSession, calls: RunCall[]): Inference
   });
 }
 
-/** A decoder on the fixture; with `calls`, every forward pass's shape is recorded there. */
-export async function openDecoder(calls?: RunCall[]): Promise<DecoderSession> {
+/**
+ * A decoder on the fixture's slot-cache graph (what the engine runs) or its standard graph; with
+ * `calls`, every forward pass's shape is recorded there.
+ */
+export async function openDecoder(calls?: RunCall[], graph: DecoderGraph = 'slot-cache'): Promise<Decoder> {
   const folder = await readModelFolder(FIXTURE);
-  const { session } = await createInferenceSession(folder.onnxPath, { device: 'cpu', cudaFallback: false });
-  return new DecoderSession(
-    calls ? countingSession(session, calls) : session,
-    { layers: folder.layers, heads: folder.heads, headDim: folder.hidden / folder.heads, vocabSize: folder.vocabSize },
-  );
+  const path = graph === 'slot-cache' ? folder.slotCachePath! : folder.onnxPath;
+  const { session } = await createInferenceSession(path, { device: 'cpu', cudaFallback: false });
+  const shape = { layers: folder.layers, heads: folder.heads, headDim: folder.hidden / folder.heads, vocabSize: folder.vocabSize };
+  const counted = calls ? countingSession(session, calls) : session;
+  return graph === 'slot-cache' ? new SlotCacheDecoder(counted, shape) : new ConcatCacheDecoder(counted, shape);
 }
 
 /** Logits of every position of `tokens`, computed from scratch (no cache), batch 1. */
-export async function fullLogits(decoder: DecoderSession, tokens: number[]): Promise<Float32Array[]> {
+export async function fullLogits(decoder: Decoder, tokens: number[]): Promise<Float32Array[]> {
   const length = tokens.length;
-  const { logits, present } = await decoder.forward({
+  const logits = await decoder.logitsOnly({
     inputIds: BigInt64Array.from(tokens, BigInt),
     batch: 1,
     seq: length,
     attentionMask: new BigInt64Array(length).fill(1n),
     positionIds: BigInt64Array.from({ length }, (_, i) => BigInt(i)),
-    past: null,
   });
-  disposeCache(present);
   const vocab = decoder.shape.vocabSize;
   const data = logits.data as Float32Array;
   return Array.from({ length }, (_, i) => data.slice(i * vocab, (i + 1) * vocab));

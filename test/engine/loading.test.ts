@@ -37,11 +37,28 @@ describe('loading a model folder', () => {
     await engine.dispose();
   });
 
+  it('runs the slot-cache graph when the folder has one, else the standard graph, with the same replies', async () => {
+    const dir = copyFixture('standard-only');
+    rmSync(join(dir, 'onnx', 'decoder_slot_cache.onnx'));
+    const slot = await loadEngine(FIXTURE, { device: 'cpu', cudaFallback: false });
+    const standard = await loadEngine(dir, { device: 'cpu', cudaFallback: false });
+    expect([slot.graph, standard.graph]).toEqual(['slot-cache', 'standard']);
+    const prompt = slot.encodeTurns([{ role: 'user', text: 'Hello, who are you?' }]);
+    for (const options of [{ ...PLAIN, numCandidates: 6 }, { ...PLAIN, strategy: 'beam' as const, beamWidth: 3, numCandidates: 3 }]) {
+      const [a, b] = await Promise.all([slot.generate(prompt, options), standard.generate(prompt, options)]);
+      expect(a.map((c) => c.text)).toEqual(b.map((c) => c.text));
+      a.forEach((candidate, i) => expect(candidate.logprob).toBeCloseTo(b[i].logprob, 3));
+    }
+    await Promise.all([slot.dispose(), standard.dispose()]);
+  });
+
   it('accepts optimum’s decoder_model_merged.onnx name and falls back to DialoGPT’s format', async () => {
     const dir = copyFixture('dialogpt-like');
+    rmSync(join(dir, 'onnx', 'decoder_slot_cache.onnx'));
     renameSync(join(dir, 'onnx', 'model.onnx'), join(dir, 'onnx', 'decoder_model_merged.onnx'));
     rmSync(join(dir, 'dialogue_format.json'));
     const engine = await loadEngine(dir, { device: 'cpu', cudaFallback: false });
+    expect(engine.graph).toBe('standard');
     expect(engine.format).toMatchObject({ user: '{text}<|endoftext|>', bot: '{text}<|endoftext|>', responsePrefix: '', end: '<|endoftext|>' });
     const eos = engine.tokenizer.tokenId('<|endoftext|>');
     expect(engine.encodeTurns([{ role: 'user', text: 'Hi' }]).at(-1)).toBe(eos);

@@ -2,15 +2,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadEngine } from '../../core/engine/index.js';
 import type { DialogueEngine } from '../../core/engine/index.js';
 import { prefill, stepBatch } from '../../core/engine/decode.js';
-import { disposeCache, type DecoderSession } from '../../core/engine/session.js';
+import type { Decoder, DecoderGraph } from '../../core/engine/decoder.js';
 import { FIXTURE, fullLogits, logSoftmax, openDecoder, PLAIN } from './helpers.js';
 
 let engine: DialogueEngine;
-let decoder: DecoderSession;
+/** The standard graph, recomputing from scratch: the reference for both graphs' cached steps. */
+let decoder: Decoder;
 
 beforeAll(async () => {
   engine = await loadEngine(FIXTURE, { device: 'cpu', cudaFallback: false });
-  decoder = await openDecoder();
+  decoder = await openDecoder(undefined, 'standard');
 });
 afterAll(async () => {
   await engine.dispose();
@@ -23,20 +24,27 @@ function maxAbsDiff(a: Float32Array, b: Float32Array): number {
   return max;
 }
 
-describe('the ONNX decoder with a key/value cache', () => {
-  it('gives the logits of a full recompute, step by step and across an expanded batch', async () => {
+describe.each<DecoderGraph>(['slot-cache', 'standard'])('the %s decoder with a key/value cache', (graph) => {
+  let cached: Decoder;
+  beforeAll(async () => {
+    cached = await openDecoder(undefined, graph);
+  });
+  afterAll(() => cached.release());
+
+  // room: what the prefill reserves for the tokens to come; fewer than the continuation makes the
+  // slot cache grow mid-way.
+  it.each([4, 1])('gives the logits of a full recompute, step by step and across an expanded batch (room for %i)', async (room) => {
     const prompt = engine.encodeTurns([{ role: 'user', text: 'Hello, what is the highest mountain?' }]);
     const continuation = [5, 77, 300, 12];
     const reference = await fullLogits(decoder, [...prompt, ...continuation]);
 
-    const first = await prefill(decoder, prompt);
+    const first = await prefill(cached, prompt, room);
     expect(maxAbsDiff(first.last, reference[prompt.length - 1])).toBeLessThan(1e-4);
     // Three rows sharing the prompt's cache, as generate() does for candidates.
-    let cache = decoder.selectRows(first.cache, [0, 0, 0]);
-    const vocab = decoder.shape.vocabSize;
+    let cache = cached.selectRows(first.cache, [0, 0, 0]);
+    const vocab = cached.shape.vocabSize;
     for (const [step, token] of continuation.entries()) {
-      const { logits, present } = await stepBatch(decoder, cache, [token, token, token]);
-      disposeCache(cache);
+      const { logits, present } = await stepBatch(cached, cache, [token, token, token]);
       cache = present;
       const data = logits.data as Float32Array;
       for (let row = 0; row < 3; row++) {
@@ -45,7 +53,32 @@ describe('the ONNX decoder with a key/value cache', () => {
       }
     }
     expect(cache.length).toBe(prompt.length + continuation.length);
-    disposeCache(cache);
+    expect(cache.capacity).toBeGreaterThanOrEqual(cache.length);
+    cached.dispose(cache);
+  });
+
+  it('keeps rows apart: each row of a batch continues its own sequence after rows are dropped', async () => {
+    const prompt = engine.encodeTurns([{ role: 'user', text: 'Tell me a story.' }]);
+    const rows = [
+      [9, 40, 7],
+      [120, 3, 66],
+    ];
+    const first = await prefill(cached, prompt, 3);
+    let cache = cached.selectRows(first.cache, [0, 0, 0]);
+    // Three rows step twice with different tokens; then row 1 leaves and the others step once more.
+    const third = [50, 51, 52];
+    for (let step = 0; step < 2; step++) {
+      cache = (await stepBatch(cached, cache, [rows[0][step], third[step], rows[1][step]])).present;
+    }
+    cache = cached.selectRows(cache, [0, 2]);
+    const { logits, present } = await stepBatch(cached, cache, [rows[0][2], rows[1][2]]);
+    const vocab = cached.shape.vocabSize;
+    for (const [row, tokens] of rows.entries()) {
+      const reference = await fullLogits(decoder, [...prompt, ...tokens]);
+      const got = (logits.data as Float32Array).subarray(row * vocab, (row + 1) * vocab);
+      expect(maxAbsDiff(got, reference.at(-1)!)).toBeLessThan(1e-4);
+    }
+    cached.dispose(present);
   });
 });
 

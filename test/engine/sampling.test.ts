@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadEngine, type DialogueEngine } from '../../core/engine/index.js';
 import { logSumExp, mulberry32, SamplerScratch, sampleToken, topKIndices } from '../../core/engine/sampling.js';
-import type { DecoderSession } from '../../core/engine/session.js';
+import type { Decoder } from '../../core/engine/decoder.js';
 import { FIXTURE, fullLogits, logSoftmax, openDecoder, PLAIN, rankOf } from './helpers.js';
 
 function randomRow(length: number, seed: number): Float32Array {
@@ -69,7 +69,7 @@ describe('sampleToken', () => {
 
 describe('generate() sampling on the fixture', () => {
   let engine: DialogueEngine;
-  let decoder: DecoderSession;
+  let decoder: Decoder;
   let prompt: number[];
   beforeAll(async () => {
     engine = await loadEngine(FIXTURE, { device: 'cpu', cudaFallback: false });

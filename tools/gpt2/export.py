@@ -4,7 +4,8 @@ The ONNX graph has the input/output names of an optimum "decoder with past" expo
 transformers.js and onnxruntime users read it the same way:
   inputs  input_ids, attention_mask, position_ids, past_key_values.{i}.key|value
   outputs logits, present.{i}.key|value
-The first step feeds past tensors with past_sequence_length = 0.
+The first step feeds past tensors with past_sequence_length = 0. Beside it, onnx/decoder_slot_cache.onnx
+(tools/gpt2/slot_cache.py) is banter's faster graph of the same weights; both read onnx/model.onnx_data.
 
 CLI (a GPT-2-small-sized model with random weights, for benchmarks):
   /usr/bin/python3 tools/gpt2/export.py --random --layers 12 --hidden 768 --heads 12 --positions 1024 \
@@ -24,6 +25,7 @@ from torch import nn
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from model import GPT2Config, GPT2LMHeadModel  # noqa: E402
+from slot_cache import write_decoder_pair  # noqa: E402
 
 OPSET = 14
 
@@ -90,6 +92,8 @@ def export_onnx(model: GPT2LMHeadModel, config: GPT2Config, path: str) -> None:
     import onnx
 
     onnx.checker.check_model(path)
+    weights = {f"model.{name}": tensor.detach().cpu().numpy() for name, tensor in model.state_dict().items()}
+    write_decoder_pair(os.path.dirname(path), config.n_layer, config.n_head, config.layer_norm_epsilon, weights)
 
 
 def export_model(
@@ -101,7 +105,7 @@ def export_model(
     generation_config: dict,
     tokenizer_config: dict,
 ) -> None:
-    """Writes config.json, tokenizer files, generation_config.json, dialogue_format.json and onnx/model.onnx."""
+    """Writes config.json, tokenizer files, generation_config.json, dialogue_format.json and onnx/ (both graphs, one weights file)."""
     os.makedirs(out_dir, exist_ok=True)
 
     def write_json(name: str, data: dict) -> None:

@@ -1,0 +1,286 @@
+/**
+ * One forward step of the ONNX decoder with a key/value cache, for the two graph layouts a model
+ * folder may hold:
+ * - `ConcatCacheDecoder`: the standard "decoder with past" (onnx/model.onnx as optimum, transformers.js
+ *   and DialoGPT exports have it): the graph returns present = concat(past, new) every step;
+ * - `SlotCacheDecoder`: banter's slot-cache graph (onnx/decoder_slot_cache.onnx, written by
+ *   tools/gpt2/slot_cache.py): the cache is a buffer with room for the tokens to come, the graph reads
+ *   it in place and returns only the new tokens' keys and values, which are written into free slots.
+ */
+import { Tensor, type InferenceSession } from 'onnxruntime-node';
+import { planRowMoves, type KvCache } from './kv-cache.js';
+
+export interface ForwardInputs {
+  /** [batch, seq] token ids. */
+  inputIds: BigInt64Array;
+  batch: number;
+  seq: number;
+  /** [batch, past + seq], 0 on padding. */
+  attentionMask: BigInt64Array;
+  /** [batch, seq]. */
+  positionIds: BigInt64Array;
+  /** null: no past. CONSUMED: the call owns it (a slot cache is filled in place and returned). */
+  past: KvCache | null;
+  /** Positions the returned cache should have room for (prompt + tokens to come); a hint. */
+  reserve?: number;
+}
+
+export interface ForwardOutputs {
+  /** [batch, seq, vocab]. */
+  logits: Tensor;
+  present: KvCache;
+}
+
+export interface DecoderShape {
+  layers: number;
+  heads: number;
+  headDim: number;
+  vocabSize: number;
+}
+
+export type DecoderGraph = 'slot-cache' | 'standard';
+
+export abstract class Decoder {
+  abstract readonly graph: DecoderGraph;
+  /** Reused by `selectRows` to park rows of a cycle of moves. */
+  private scratch = new Float32Array(0);
+
+  constructor(
+    readonly session: InferenceSession,
+    readonly shape: DecoderShape,
+  ) {}
+
+  abstract forward(inputs: ForwardInputs): Promise<ForwardOutputs>;
+
+  /** Logits of a pass without past whose cache is not wanted (scoring). */
+  abstract logitsOnly(inputs: Omit<ForwardInputs, 'past' | 'reserve'>): Promise<Tensor>;
+
+  /** Frees `cache` (it must not be used afterwards). */
+  dispose(cache: KvCache): void {
+    for (const tensor of cache.tensors) tensor.dispose();
+  }
+
+  /** A zero-filled buffer of `length` floats for cache rows. */
+  protected buffer(length: number): Float32Array {
+    return new Float32Array(length);
+  }
+
+  /** Empty per-layer tensors [batch, heads, 0, headDim]: a pass without past. */
+  protected emptyPast(batch: number): Tensor[] {
+    const { layers, heads, headDim } = this.shape;
+    return Array.from({ length: 2 * layers }, () => new Tensor('float32', new Float32Array(0), [batch, heads, 0, headDim]));
+  }
+
+  protected tokenFeeds(inputs: Omit<ForwardInputs, 'past' | 'reserve'>, maskWidth: number, mask: BigInt64Array): Record<string, Tensor> {
+    const { batch, seq } = inputs;
+    return {
+      input_ids: new Tensor('int64', inputs.inputIds, [batch, seq]),
+      attention_mask: new Tensor('int64', mask, [batch, maskWidth]),
+      position_ids: new Tensor('int64', inputs.positionIds, [batch, seq]),
+    };
+  }
+
+  /**
+   * A cache holding `rows` of `cache` in that order (rows may repeat: expanding a prompt's cache to
+   * N candidates, reordering beams, dropping finished candidates). CONSUMES `cache`: all of its rows
+   * in order return it as is, and dropping or reordering rows moves them inside its own buffers
+   * (only rows that change are copied, see `planRowMoves`); only a larger batch allocates.
+   */
+  selectRows(cache: KvCache, rows: readonly number[]): KvCache {
+    const identity = rows.length === cache.batch && rows.every((row, i) => row === i);
+    if (identity) return cache;
+    const { heads, headDim } = this.shape;
+    const rowSize = heads * cache.capacity * headDim;
+    const dims = [rows.length, heads, cache.capacity, headDim];
+    const resized = (tensors: Tensor[]): KvCache => ({ tensors, batch: rows.length, length: cache.length, capacity: cache.capacity });
+    if (rows.length > cache.batch) {
+      const tensors = cache.tensors.map((tensor) => {
+        const source = tensor.data as Float32Array;
+        const target = this.buffer(rows.length * rowSize);
+        rows.forEach((row, i) => target.set(source.subarray(row * rowSize, (row + 1) * rowSize), i * rowSize));
+        return new Tensor('float32', target, dims);
+      });
+      this.dispose(cache);
+      return resized(tensors);
+    }
+    const plan = planRowMoves(rows);
+    const slots = plan.reduce((most, move) => Math.max(most, move.from < 0 ? -move.from : 0), 0);
+    if (this.scratch.length < slots * rowSize) this.scratch = new Float32Array(slots * rowSize);
+    const tensors = cache.tensors.map((tensor) => {
+      const data = tensor.data as Float32Array;
+      for (const { from, to } of plan) {
+        if (to < 0) this.scratch.set(data.subarray(from * rowSize, (from + 1) * rowSize), (-to - 1) * rowSize);
+        else if (from < 0) data.set(this.scratch.subarray((-from - 1) * rowSize, -from * rowSize), to * rowSize);
+        else data.copyWithin(to * rowSize, from * rowSize, (from + 1) * rowSize);
+      }
+      return new Tensor('float32', data.subarray(0, rows.length * rowSize), dims);
+    });
+    for (const tensor of cache.tensors) tensor.dispose();
+    return resized(tensors);
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}
+
+function disposeAll(tensors: Record<string, Tensor>): void {
+  for (const tensor of Object.values(tensors)) tensor.dispose();
+}
+
+/** The standard graph: `past_key_values.{i}.key|value` in, `present.{i}.key|value` = concat(past, new) out. */
+export class ConcatCacheDecoder extends Decoder {
+  readonly graph = 'standard';
+  private readonly inputNames: Set<string>;
+
+  constructor(session: InferenceSession, shape: DecoderShape) {
+    super(session, shape);
+    this.inputNames = new Set(session.inputNames);
+  }
+
+  async forward(inputs: ForwardInputs): Promise<ForwardOutputs> {
+    const { batch, seq } = inputs;
+    const pastLength = inputs.past?.length ?? 0;
+    const past = inputs.past?.tensors ?? this.emptyPast(batch);
+    const feeds = this.tokenFeeds(inputs, pastLength + seq, inputs.attentionMask);
+    if (!this.inputNames.has('position_ids')) delete feeds.position_ids;
+    // Merged decoders (`decoder_model_merged.onnx`) pick their with-past branch by this input.
+    if (this.inputNames.has('use_cache_branch')) feeds.use_cache_branch = new Tensor('bool', [pastLength > 0], [1]);
+    for (let layer = 0; layer < this.shape.layers; layer++) {
+      feeds[`past_key_values.${layer}.key`] = past[2 * layer];
+      feeds[`past_key_values.${layer}.value`] = past[2 * layer + 1];
+    }
+    const results = await this.session.run(feeds);
+    disposeAll(feeds);
+    const tensors: Tensor[] = [];
+    for (let layer = 0; layer < this.shape.layers; layer++) {
+      tensors.push(results[`present.${layer}.key`], results[`present.${layer}.value`]);
+    }
+    const length = pastLength + seq;
+    return { logits: results.logits, present: { tensors, batch, length, capacity: length } };
+  }
+
+  async logitsOnly(inputs: Omit<ForwardInputs, 'past' | 'reserve'>): Promise<Tensor> {
+    const { logits, present } = await this.forward({ ...inputs, past: null });
+    this.dispose(present);
+    return logits;
+  }
+}
+
+/**
+ * banter's slot-cache graph: `cache.{i}.key|value` [batch, heads, slots, headDim] in, with
+ * attention_mask [batch, slots + seq] (0 on free slots), `cache_update.{i}.key|value` [batch, heads,
+ * seq, headDim] out. Nothing proportional to the cache is copied per step: the graph reads the
+ * buffers in place and this class writes the updates into the next free slots.
+ */
+export class SlotCacheDecoder extends Decoder {
+  readonly graph = 'slot-cache';
+  /**
+   * Buffers of disposed caches, reused by the next ones: a reply's cache (39 MB for 16 candidates on
+   * banter-chat) otherwise costs fresh pages and their faults on every turn. Holds at most two
+   * caches' worth (the prompt's and the candidates').
+   */
+  private readonly free: Float32Array[] = [];
+
+  override dispose(cache: KvCache): void {
+    for (const tensor of cache.tensors) {
+      const data = tensor.data as Float32Array;
+      this.free.push(new Float32Array(data.buffer, 0, data.buffer.byteLength / Float32Array.BYTES_PER_ELEMENT));
+      tensor.dispose();
+    }
+    this.free.sort((a, b) => b.length - a.length);
+    this.free.length = Math.min(this.free.length, 4 * this.shape.layers);
+  }
+
+  /** The smallest free buffer that fits, zeroed, else a new one. */
+  protected override buffer(length: number): Float32Array {
+    let best = -1;
+    this.free.forEach((buffer, i) => {
+      if (buffer.length >= length && (best < 0 || buffer.length < this.free[best].length)) best = i;
+    });
+    if (best < 0) return new Float32Array(length);
+    const [buffer] = this.free.splice(best, 1);
+    return buffer.subarray(0, length).fill(0);
+  }
+
+  async forward(inputs: ForwardInputs): Promise<ForwardOutputs> {
+    const { batch, seq } = inputs;
+    const past = inputs.past;
+    const length = past?.length ?? 0;
+    const slots = past?.capacity ?? 0;
+    const { logits, updates } = await this.run(inputs, past?.tensors ?? this.emptyPast(batch), length, slots);
+    const wanted = Math.max(length + seq, inputs.reserve ?? 0);
+    let cache = past ?? this.allocate(batch, wanted);
+    if (cache.capacity < length + seq) cache = this.grow(cache, wanted);
+    this.write(cache, updates, seq);
+    return { logits, present: cache };
+  }
+
+  async logitsOnly(inputs: Omit<ForwardInputs, 'past' | 'reserve'>): Promise<Tensor> {
+    const { logits, updates } = await this.run(inputs, this.emptyPast(inputs.batch), 0, 0);
+    for (const update of updates) update.dispose();
+    return logits;
+  }
+
+  private async run(inputs: Omit<ForwardInputs, 'past' | 'reserve'>, cache: Tensor[], length: number, slots: number) {
+    const { batch, seq } = inputs;
+    // The caller's mask covers [past, new]; the graph's covers [every slot, new], free slots 0.
+    const width = slots + seq;
+    const mask = new BigInt64Array(batch * width);
+    for (let row = 0; row < batch; row++) {
+      const from = inputs.attentionMask.subarray(row * (length + seq), (row + 1) * (length + seq));
+      mask.set(from.subarray(0, length), row * width);
+      mask.set(from.subarray(length), row * width + slots);
+    }
+    const feeds = this.tokenFeeds(inputs, width, mask);
+    for (let layer = 0; layer < this.shape.layers; layer++) {
+      feeds[`cache.${layer}.key`] = cache[2 * layer];
+      feeds[`cache.${layer}.value`] = cache[2 * layer + 1];
+    }
+    const results = await this.session.run(feeds);
+    for (const name of ['input_ids', 'attention_mask', 'position_ids']) feeds[name].dispose();
+    const updates: Tensor[] = [];
+    for (let layer = 0; layer < this.shape.layers; layer++) {
+      updates.push(results[`cache_update.${layer}.key`], results[`cache_update.${layer}.value`]);
+    }
+    return { logits: results.logits, updates };
+  }
+
+  private allocate(batch: number, capacity: number): KvCache {
+    const { layers, heads, headDim } = this.shape;
+    const dims = [batch, heads, capacity, headDim];
+    const tensors = Array.from({ length: 2 * layers }, () => new Tensor('float32', this.buffer(batch * heads * capacity * headDim), dims));
+    return { tensors, batch, length: 0, capacity };
+  }
+
+  /** A larger buffer holding `cache`'s filled positions (a caller's reserve was too small). */
+  private grow(cache: KvCache, capacity: number): KvCache {
+    const grown = this.allocate(cache.batch, capacity);
+    const { headDim } = this.shape;
+    const filled = cache.length * headDim;
+    cache.tensors.forEach((tensor, i) => {
+      const source = tensor.data as Float32Array;
+      const target = grown.tensors[i].data as Float32Array;
+      for (let block = 0; block < cache.batch * this.shape.heads; block++) {
+        target.set(source.subarray(block * cache.capacity * headDim, block * cache.capacity * headDim + filled), block * capacity * headDim);
+      }
+    });
+    this.dispose(cache);
+    return { ...grown, length: cache.length };
+  }
+
+  /** Writes each [batch, heads, seq, headDim] update at slots [length, length + seq), then disposes it. */
+  private write(cache: KvCache, updates: Tensor[], seq: number): void {
+    const { headDim } = this.shape;
+    const run = seq * headDim;
+    updates.forEach((update, i) => {
+      const source = update.data as Float32Array;
+      const target = cache.tensors[i].data as Float32Array;
+      for (let block = 0; block < cache.batch * this.shape.heads; block++) {
+        target.set(source.subarray(block * run, (block + 1) * run), (block * cache.capacity + cache.length) * headDim);
+      }
+      update.dispose();
+    });
+    cache.length += seq;
+  }
+}
