@@ -85,6 +85,13 @@ A GPT-2 (`model_type: gpt2`) trained from scratch by `npm run train:models` (too
 on {metrics.get('hardware', 'CPU')}. Small and fast, not knowledgeable: it answers from a persona line or knowledge snippet when
 one is given, and otherwise gives short, generic, sometimes incoherent replies.
 
+## Files
+
+`onnx/model.onnx` is the standard decoder with past (optimum's inputs and outputs: transformers.js
+and onnxruntime users load it as is); `onnx/decoder_slot_cache.onnx` is banter's graph of the same
+weights, with a key/value cache banter owns (tools/gpt2/slot_cache.py), which the engine runs.
+Both read the weights from `onnx/model.onnx_data`.
+
 ## Format
 `dialogue_format.json` declares how a dialogue is written (direction `{direction}`):
 persona `<|persona|>text`, knowledge `<|knowledge|>text` (placed right before the turn that uses it,
