@@ -27,12 +27,13 @@ interface Hypothesis extends RawCandidate {
 }
 
 /**
- * log-normaliser of a processed row from the raw row's mass and the changes' mass delta; when the
- * changes removed most of the mass, the subtraction would lose precision, so the row is summed anew.
+ * log-normaliser of a processed row from the raw row's mass and the changes' mass delta (both as
+ * sums of exp(value - reference)); when the changes removed most of the mass, the subtraction would
+ * lose precision, so the row is summed anew.
  */
-function processedLogNorm(processed: Float32Array, max: number, rawMass: number, delta: number): number {
+function processedLogNorm(processed: Float32Array, reference: number, rawMass: number, delta: number): number {
   const mass = rawMass + delta;
-  return mass >= 0.01 * rawMass ? max + Math.log(mass) : logSumExp(processed);
+  return mass >= 0.01 * rawMass ? reference + Math.log(mass) : logSumExp(processed);
 }
 
 export async function beamSearch(context: DecodeContext, prompt: readonly number[], options: DecodeOptions): Promise<RawCandidate[]> {
@@ -47,6 +48,8 @@ export async function beamSearch(context: DecodeContext, prompt: readonly number
   let cache = first.cache;
   let logits = first.logits;
   let rows: Float32Array[] = [first.last];
+  // Raw log-normalisers from the graph where it computes them (slot cache), else from each row.
+  let logNorms: (number | undefined)[] = [first.lastLogNorm];
   let beams: Beam[] = [{ tokens: [], processed: 0, raw: 0 }];
   const final: Hypothesis[] = [];
 
@@ -58,12 +61,14 @@ export async function beamSearch(context: DecodeContext, prompt: readonly number
     const expansions: Expansion[] = [];
     beams.forEach((beam, parent) => {
       const raw = rows[parent];
-      const max = maxOf(raw);
-      const rawMass = sumExpBelow(raw, max);
-      const rawLogNorm = max + Math.log(rawMass);
+      // Masses are taken relative to a reference: the log-normaliser when known (mass 1), else the max.
+      const known = logNorms[parent];
+      const reference = known ?? maxOf(raw);
+      const rawMass = known !== undefined ? 1 : sumExpBelow(raw, reference);
+      const rawLogNorm = reference + Math.log(rawMass);
       // Processors change the row in place; its raw values come back with `restore`.
       const changed = processor.apply(raw, beam.tokens);
-      const logNorm = changed ? processedLogNorm(raw, max, rawMass, processor.massDelta(max)) : rawLogNorm;
+      const logNorm = changed ? processedLogNorm(raw, reference, rawMass, processor.massDelta(reference)) : rawLogNorm;
       const count = topKIndices(raw, perBeam, indices);
       for (let i = 0; i < count; i++) processedValues[i] = raw[indices[i]];
       processor.restore();
@@ -100,6 +105,7 @@ export async function beamSearch(context: DecodeContext, prompt: readonly number
     logits = output.logits;
     const data = logits.data as Float32Array;
     rows = beams.map((_, row) => data.subarray(row * vocab, (row + 1) * vocab));
+    logNorms = beams.map((_, row) => output.logNorms?.[row]);
   }
   decoder.dispose(cache);
 

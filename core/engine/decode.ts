@@ -6,8 +6,8 @@
 import type { Tensor } from 'onnxruntime-node';
 import { EngineInputError } from './errors.js';
 import { RowProcessor } from './logits.js';
-import { argmax, logSumExp, mulberry32, SamplerScratch, sampleToken } from './sampling.js';
-import type { Decoder } from './decoder.js';
+import { argmax, mulberry32, SamplerScratch, sampleToken } from './sampling.js';
+import { logNormOf, type Decoder } from './decoder.js';
 import type { KvCache } from './kv-cache.js';
 import type { DecodeOptions, GeneratedCandidate, TextTokenizer } from './types.js';
 
@@ -44,9 +44,9 @@ export async function prefill(
   decoder: Decoder,
   prompt: readonly number[],
   newTokens: number,
-): Promise<{ cache: KvCache; last: Float32Array; logits: Tensor }> {
+): Promise<{ cache: KvCache; last: Float32Array; lastLogNorm: number; logits: Tensor }> {
   const length = prompt.length;
-  const { logits, present } = await decoder.forward({
+  const outputs = await decoder.forward({
     inputIds: BigInt64Array.from(prompt, BigInt),
     batch: 1,
     seq: length,
@@ -56,7 +56,8 @@ export async function prefill(
     reserve: length + newTokens,
   });
   const vocab = decoder.shape.vocabSize;
-  return { cache: present, last: (logits.data as Float32Array).subarray((length - 1) * vocab, length * vocab), logits };
+  const last = (outputs.logits.data as Float32Array).subarray((length - 1) * vocab, length * vocab);
+  return { cache: outputs.present, last, lastLogNorm: logNormOf(outputs, length - 1, last), logits: outputs.logits };
 }
 
 /**
@@ -114,22 +115,21 @@ export async function sampleOrGreedy(context: DecodeContext, prompt: readonly nu
   };
 
   const first = await prefill(decoder, prompt, maxNew);
-  const firstLogNorm = logSumExp(first.last);
-  for (const candidate of candidates) choose(first.last, firstLogNorm, candidate);
+  for (const candidate of candidates) choose(first.last, first.lastLogNorm, candidate);
   first.logits.dispose();
 
   // Cache row r belongs to candidates[active[r]].
   let active = candidates.map((_, i) => i).filter((i) => !candidates[i].finished);
   let cache = decoder.selectRows(first.cache, active.map(() => 0));
   for (let step = 1; step < maxNew && active.length > 0; step++) {
-    const { logits, present } = await stepBatch(decoder, cache, active.map((i) => candidates[i].tokens.at(-1)!));
-    cache = present;
-    const data = logits.data as Float32Array;
+    const outputs = await stepBatch(decoder, cache, active.map((i) => candidates[i].tokens.at(-1)!));
+    cache = outputs.present;
+    const data = outputs.logits.data as Float32Array;
     active.forEach((index, row) => {
       const raw = data.subarray(row * vocab, (row + 1) * vocab);
-      choose(raw, logSumExp(raw), candidates[index]);
+      choose(raw, logNormOf(outputs, row, raw), candidates[index]);
     });
-    logits.dispose();
+    outputs.logits.dispose();
     const stillRunning = active.flatMap((index, row) => (candidates[index].finished ? [] : [row]));
     // Finished candidates leave the batch, so the remaining steps run on fewer rows.
     if (stillRunning.length > 0) cache = decoder.selectRows(cache, stillRunning);

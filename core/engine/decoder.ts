@@ -9,6 +9,7 @@
  */
 import { Tensor, type InferenceSession } from 'onnxruntime-node';
 import { planRowMoves, type KvCache } from './kv-cache.js';
+import { logSumExp } from './sampling.js';
 
 export interface ForwardInputs {
   /** [batch, seq] token ids. */
@@ -25,10 +26,20 @@ export interface ForwardInputs {
   reserve?: number;
 }
 
-export interface ForwardOutputs {
+export interface Scores {
   /** [batch, seq, vocab]. */
   logits: Tensor;
+  /** [batch * seq]: log sum exp of each position's logits, where the graph computes it (slot cache). */
+  logNorms?: Float32Array;
+}
+
+export interface ForwardOutputs extends Scores {
   present: KvCache;
+}
+
+/** The log-normaliser of position `index` of `scores`, whose logits are `row`. */
+export function logNormOf(scores: Scores, index: number, row: Float32Array): number {
+  return scores.logNorms?.[index] ?? logSumExp(row);
 }
 
 export interface DecoderShape {
@@ -53,15 +64,15 @@ export abstract class Decoder {
   abstract forward(inputs: ForwardInputs): Promise<ForwardOutputs>;
 
   /** Logits of a pass without past whose cache is not wanted (scoring). */
-  abstract logitsOnly(inputs: Omit<ForwardInputs, 'past' | 'reserve'>): Promise<Tensor>;
+  abstract logitsOnly(inputs: Omit<ForwardInputs, 'past' | 'reserve'>): Promise<Scores>;
 
   /** Frees `cache` (it must not be used afterwards). */
   dispose(cache: KvCache): void {
     for (const tensor of cache.tensors) tensor.dispose();
   }
 
-  /** A zero-filled buffer of `length` floats for cache rows. */
-  protected buffer(length: number): Float32Array {
+  /** A buffer of `length` floats for cache rows: zero-filled, unless the caller overwrites all of it. */
+  protected buffer(length: number, _overwritten = false): Float32Array {
     return new Float32Array(length);
   }
 
@@ -96,7 +107,7 @@ export abstract class Decoder {
     if (rows.length > cache.batch) {
       const tensors = cache.tensors.map((tensor) => {
         const source = tensor.data as Float32Array;
-        const target = this.buffer(rows.length * rowSize);
+        const target = this.buffer(rows.length * rowSize, true);
         rows.forEach((row, i) => target.set(source.subarray(row * rowSize, (row + 1) * rowSize), i * rowSize));
         return new Tensor('float32', target, dims);
       });
@@ -160,17 +171,17 @@ export class ConcatCacheDecoder extends Decoder {
     return { logits: results.logits, present: { tensors, batch, length, capacity: length } };
   }
 
-  async logitsOnly(inputs: Omit<ForwardInputs, 'past' | 'reserve'>): Promise<Tensor> {
+  async logitsOnly(inputs: Omit<ForwardInputs, 'past' | 'reserve'>): Promise<Scores> {
     const { logits, present } = await this.forward({ ...inputs, past: null });
     this.dispose(present);
-    return logits;
+    return { logits };
   }
 }
 
 /**
  * banter's slot-cache graph: `cache.{i}.key|value` [batch, heads, slots, headDim] in, with
  * attention_mask [batch, slots + seq] (0 on free slots), `cache_update.{i}.key|value` [batch, heads,
- * seq, headDim] out. Nothing proportional to the cache is copied per step: the graph reads the
+ * seq, headDim] and each position's `log_normalizer` out. Nothing proportional to the cache is copied per step: the graph reads the
  * buffers in place and this class writes the updates into the next free slots.
  */
 export class SlotCacheDecoder extends Decoder {
@@ -192,15 +203,16 @@ export class SlotCacheDecoder extends Decoder {
     this.free.length = Math.min(this.free.length, 4 * this.shape.layers);
   }
 
-  /** The smallest free buffer that fits, zeroed, else a new one. */
-  protected override buffer(length: number): Float32Array {
+  /** The smallest free buffer that fits (zeroed unless `overwritten`), else a new one. */
+  protected override buffer(length: number, overwritten = false): Float32Array {
     let best = -1;
     this.free.forEach((buffer, i) => {
       if (buffer.length >= length && (best < 0 || buffer.length < this.free[best].length)) best = i;
     });
     if (best < 0) return new Float32Array(length);
     const [buffer] = this.free.splice(best, 1);
-    return buffer.subarray(0, length).fill(0);
+    const view = buffer.subarray(0, length);
+    return overwritten ? view : view.fill(0);
   }
 
   async forward(inputs: ForwardInputs): Promise<ForwardOutputs> {
@@ -208,18 +220,18 @@ export class SlotCacheDecoder extends Decoder {
     const past = inputs.past;
     const length = past?.length ?? 0;
     const slots = past?.capacity ?? 0;
-    const { logits, updates } = await this.run(inputs, past?.tensors ?? this.emptyPast(batch), length, slots);
+    const { scores, updates } = await this.run(inputs, past?.tensors ?? this.emptyPast(batch), length, slots);
     const wanted = Math.max(length + seq, inputs.reserve ?? 0);
     let cache = past ?? this.allocate(batch, wanted);
     if (cache.capacity < length + seq) cache = this.grow(cache, wanted);
     this.write(cache, updates, seq);
-    return { logits, present: cache };
+    return { ...scores, present: cache };
   }
 
-  async logitsOnly(inputs: Omit<ForwardInputs, 'past' | 'reserve'>): Promise<Tensor> {
-    const { logits, updates } = await this.run(inputs, this.emptyPast(inputs.batch), 0, 0);
+  async logitsOnly(inputs: Omit<ForwardInputs, 'past' | 'reserve'>): Promise<Scores> {
+    const { scores, updates } = await this.run(inputs, this.emptyPast(inputs.batch), 0, 0);
     for (const update of updates) update.dispose();
-    return logits;
+    return scores;
   }
 
   private async run(inputs: Omit<ForwardInputs, 'past' | 'reserve'>, cache: Tensor[], length: number, slots: number) {
@@ -243,7 +255,8 @@ export class SlotCacheDecoder extends Decoder {
     for (let layer = 0; layer < this.shape.layers; layer++) {
       updates.push(results[`cache_update.${layer}.key`], results[`cache_update.${layer}.value`]);
     }
-    return { logits: results.logits, updates };
+    const logNorms = results.log_normalizer.data as Float32Array;
+    return { scores: { logits: results.logits, logNorms }, updates };
   }
 
   private allocate(batch: number, capacity: number): KvCache {

@@ -5,8 +5,7 @@
  * row computes exactly what it would alone.
  */
 import { EngineInputError } from './errors.js';
-import { logSumExp } from './sampling.js';
-import type { Decoder } from './decoder.js';
+import { logNormOf, type Decoder } from './decoder.js';
 import type { ScorePair } from './types.js';
 
 /**
@@ -51,19 +50,20 @@ async function scoreChunk(context: ScoreContext, sequences: { tokens: number[]; 
       positionIds[row * width + pad + i] = BigInt(i);
     });
   });
-  const logits = await decoder.logitsOnly({ inputIds, batch, seq: width, attentionMask, positionIds });
-  const data = logits.data as Float32Array;
+  const outputs = await decoder.logitsOnly({ inputIds, batch, seq: width, attentionMask, positionIds });
+  const data = outputs.logits.data as Float32Array;
   const scores = sequences.map(({ tokens, continuationLength }, row) => {
     let sum = 0;
     for (let i = tokens.length - continuationLength; i < tokens.length; i++) {
       // Token at sequence index i is predicted by the logits at index i - 1 (padded offset).
       const position = width - tokens.length + i - 1;
-      const predictor = data.subarray((row * width + position) * vocab, (row * width + position + 1) * vocab);
-      sum += predictor[tokens[i]] - logSumExp(predictor);
+      const index = row * width + position;
+      const predictor = data.subarray(index * vocab, (index + 1) * vocab);
+      sum += predictor[tokens[i]] - logNormOf(outputs, index, predictor);
     }
     return sum;
   });
-  logits.dispose();
+  outputs.logits.dispose();
   return scores;
 }
 

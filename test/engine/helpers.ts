@@ -62,7 +62,7 @@ export async function openDecoder(calls?: RunCall[], graph: DecoderGraph = 'slot
 /** Logits of every position of `tokens`, computed from scratch (no cache), batch 1. */
 export async function fullLogits(decoder: Decoder, tokens: number[]): Promise<Float32Array[]> {
   const length = tokens.length;
-  const logits = await decoder.logitsOnly({
+  const { logits } = await decoder.logitsOnly({
     inputIds: BigInt64Array.from(tokens, BigInt),
     batch: 1,
     seq: length,

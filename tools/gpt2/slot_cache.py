@@ -7,7 +7,8 @@ Unsqueeze, Concat chains from tracing) costs as much as the matrix products. Thi
 node by node:
   inputs  input_ids, position_ids [batch, seq]; attention_mask [batch, slots + seq];
           cache.{i}.key|value [batch, heads, slots, head_dim]: preallocated slots, filled or not
-  outputs logits [batch, seq, vocab]; cache_update.{i}.key|value [batch, heads, seq, head_dim]
+  outputs logits [batch, seq, vocab]; log_normalizer [batch, seq]: log sum exp of each position's logits;
+          cache_update.{i}.key|value [batch, heads, seq, head_dim]
 The caller writes each update into its buffers at the next free slot and masks the unused slots
 with 0; attention reads the slots in place (scores against the cache and against the new tokens
 are computed apart and softmaxed together), so nothing proportional to the cache is copied.
@@ -72,6 +73,7 @@ def build_slot_cache_graph(weights: Dict[str, np.ndarray], n_layer: int, n_head:
     i1, i2, i3 = (g.const(f"index_{i}", np.array([i], np.int64)) for i in (1, 2, 3))
     axes_1_2 = g.const("axes_1_2", np.array([1, 2], np.int64))
     vocab_dim = g.const("vocab_dim", np.array([vocab], np.int64))
+    last_axis = g.const("last_axis", np.array([-1], np.int64))
 
     # Sizes computed once per run: slots, new tokens, the logits' shape.
     ids_shape = g.op("Shape", ["input_ids"])
@@ -119,14 +121,20 @@ def build_slot_cache_graph(weights: Dict[str, np.ndarray], n_layer: int, n_head:
         x = g.op("Add", [x, linear(hidden, block + "mlp.c_proj")])
     x = g.op("LayerNormalization", [x, w("ln_f.weight"), w("ln_f.bias")], axis=-1, epsilon=eps)
     # The tied embedding read transposed by Gemm: no transposed copy of it in memory.
-    g.op("Reshape", [g.op("Gemm", [x, w("wte.weight")], transB=1), logits_shape], ["logits"])
+    logits = g.op("Reshape", [g.op("Gemm", [x, w("wte.weight")], transB=1), logits_shape], ["logits"])
+    # Each position's log-normaliser, log sum exp over the vocabulary: every candidate's log-probability
+    # needs it, and here it is one vectorized pass instead of a scalar loop per row in JavaScript.
+    peak = g.op("ReduceMax", [logits], axes=[-1], keepdims=1)
+    mass = g.op("ReduceSum", [g.op("Exp", [g.op("Sub", [logits, peak])]), last_axis], keepdims=0)
+    g.op("Add", [g.op("Squeeze", [peak, last_axis]), g.op("Log", [mass])], ["log_normalizer"])
 
     inputs = [
         helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch_size", "sequence_length"]),
         helper.make_tensor_value_info("attention_mask", TensorProto.INT64, ["batch_size", "slots + sequence_length"]),
         helper.make_tensor_value_info("position_ids", TensorProto.INT64, ["batch_size", "sequence_length"]),
     ]
-    outputs = [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch_size", "sequence_length", vocab])]
+    outputs = [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch_size", "sequence_length", vocab]),
+               helper.make_tensor_value_info("log_normalizer", TensorProto.FLOAT, ["batch_size", "sequence_length"])]
     for layer in range(n_layer):
         for kind in ("key", "value"):
             inputs.append(helper.make_tensor_value_info(f"cache.{layer}.{kind}", TensorProto.FLOAT,
@@ -152,6 +160,9 @@ def write_decoder_pair(onnx_dir: str, n_layer: int, n_head: int, eps: float = 1e
     standard = onnx.load(standard_path)  # inline or external weights: both load whole
     if weights is None:
         weights = {tensor.name: numpy_helper.to_array(tensor) for tensor in standard.graph.initializer}
+    weights_path = os.path.join(onnx_dir, WEIGHTS_FILE)
+    if os.path.exists(weights_path):
+        os.remove(weights_path)  # onnx appends to an existing external data file
     onnx.save(standard, standard_path, save_as_external_data=True, all_tensors_to_one_file=True,
               location=WEIGHTS_FILE, size_threshold=1024)
     shared = _external_locations(onnx.load(standard_path, load_external_data=False))
