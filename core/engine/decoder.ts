@@ -178,6 +178,9 @@ export class ConcatCacheDecoder extends Decoder {
   }
 }
 
+/** What a slot-cache decoder keeps of finished caches for reuse (banter-chat's 16-candidate cache: 39 MB). */
+const MAX_POOLED_BYTES = 256 * 1024 * 1024;
+
 /**
  * banter's slot-cache graph: `cache.{i}.key|value` [batch, heads, slots, headDim] in, with
  * attention_mask [batch, slots + seq] (0 on free slots), `cache_update.{i}.key|value` [batch, heads,
@@ -189,7 +192,8 @@ export class SlotCacheDecoder extends Decoder {
   /**
    * Buffers of disposed caches, reused by the next ones: a reply's cache (39 MB for 16 candidates on
    * banter-chat) otherwise costs fresh pages and their faults on every turn. Holds at most two
-   * caches' worth (the prompt's and the candidates').
+   * caches' worth (the prompt's and the candidates') and `MAX_POOLED_BYTES`, so that one long prompt
+   * does not pin its cache's memory for good.
    */
   private readonly free: Float32Array[] = [];
 
@@ -200,7 +204,13 @@ export class SlotCacheDecoder extends Decoder {
       tensor.dispose();
     }
     this.free.sort((a, b) => b.length - a.length);
-    this.free.length = Math.min(this.free.length, 4 * this.shape.layers);
+    let bytes = 0;
+    const kept = this.free.filter((buffer) => {
+      if (bytes + buffer.byteLength > MAX_POOLED_BYTES) return false;
+      bytes += buffer.byteLength;
+      return true;
+    });
+    this.free.splice(0, this.free.length, ...kept.slice(0, 4 * this.shape.layers));
   }
 
   /** The smallest free buffer that fits (zeroed unless `overwritten`), else a new one. */
