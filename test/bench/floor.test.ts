@@ -1,0 +1,56 @@
+/**
+ * The benchmark's floor must make exactly banter's `session.run` calls (same graph, inputs and shapes),
+ * or its ratio would compare different work. Both systems run on the fixture while every call's
+ * input shapes are recorded.
+ */
+import { InferenceSession, type Tensor } from 'onnxruntime-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildScenario, readModelFacts, type ModelFacts } from '../../bench/engine/scenarios.js';
+import { createBanterSystem } from '../../bench/engine/systems/banter.js';
+import { createFloorSystem } from '../../bench/engine/systems/floor.js';
+import type { BenchSystem } from '../../bench/engine/systems/system.js';
+import { SCENARIOS, type ScenarioName } from '../../bench/engine/types.js';
+import { FIXTURE } from '../engine/helpers.js';
+
+const THREADS = { intraOp: 1, interOp: 1, spinning: false };
+
+let model: ModelFacts;
+const calls: string[] = [];
+let prototype: InferenceSession;
+let run: InferenceSession['run'];
+
+beforeAll(async () => {
+  model = await readModelFacts(FIXTURE);
+  // Every session shares the implementation's prototype: record each call's input names and dims.
+  const probe = await InferenceSession.create(`${FIXTURE}/onnx/decoder_slot_cache.onnx`);
+  prototype = Object.getPrototypeOf(probe) as InferenceSession;
+  await probe.release();
+  run = prototype.run;
+  prototype.run = function (this: InferenceSession, ...args: Parameters<InferenceSession['run']>) {
+    const feeds = args[0] as Record<string, Tensor>;
+    calls.push(Object.keys(feeds).sort().map((name) => `${name}[${feeds[name].dims.join(',')}]`).join(' '));
+    return run.apply(this, args);
+  } as InferenceSession['run'];
+});
+afterAll(() => {
+  prototype.run = run;
+});
+
+async function recordRun(system: BenchSystem): Promise<string[]> {
+  await system.run(1); // warm, as the harness does
+  calls.length = 0;
+  await system.run(2);
+  await system.dispose();
+  return [...calls];
+}
+
+describe('the benchmark floor', () => {
+  it.each(SCENARIOS.map((name) => [name]))('makes banter’s session.run calls in %s', async (name: ScenarioName) => {
+    const { workload } = buildScenario(name, model, 1);
+    const banter = await recordRun(await createBanterSystem(FIXTURE, workload, THREADS));
+    const floor = await recordRun(await createFloorSystem(FIXTURE, workload, THREADS));
+    expect(banter.length).toBeGreaterThan(0);
+    expect(banter.every((call) => call.includes('cache.0.key'))).toBe(true);
+    expect(floor).toEqual(banter);
+  });
+});
