@@ -183,9 +183,10 @@ const MAX_POOLED_BYTES = 256 * 1024 * 1024;
 
 /**
  * banter's slot-cache graph: `cache.{i}.key|value` [batch, heads, slots, headDim] in, with
- * attention_mask [batch, slots + seq] (0 on free slots), `cache_update.{i}.key|value` [batch, heads,
- * seq, headDim] and each position's `log_normalizer` out. Nothing proportional to the cache is copied per step: the graph reads the
- * buffers in place and this class writes the updates into the next free slots.
+ * attention_mask [batch, slots + seq] (0 on free slots); `cache_update.{i}.key|value` [batch, heads,
+ * seq, headDim] and each position's `log_normalizer` out. Nothing proportional to the cache is copied
+ * per step: the graph reads the buffers in place and this class writes the updates into the next
+ * free slots.
  */
 export class SlotCacheDecoder extends Decoder {
   readonly graph = 'slot-cache';
@@ -233,7 +234,8 @@ export class SlotCacheDecoder extends Decoder {
     const { scores, updates } = await this.run(inputs, past?.tensors ?? this.emptyPast(batch), length, slots);
     const wanted = Math.max(length + seq, inputs.reserve ?? 0);
     let cache = past ?? this.allocate(batch, wanted);
-    if (cache.capacity < length + seq) cache = this.grow(cache, wanted);
+    // Doubling keeps a too-small reserve from costing a copy on every later step.
+    if (cache.capacity < length + seq) cache = this.grow(cache, Math.max(wanted, 2 * cache.capacity));
     this.write(cache, updates, seq);
     return { ...scores, present: cache };
   }
