@@ -1,10 +1,12 @@
 /**
  * Benchmarks: `npm run bench -- <benchmark> [options]`.
  *   engine   banter's engine vs transformers.js vs bare onnxruntime (see bench/engine/cli.ts)
+ *   safety   what the safety filter's rule models cost a turn (see bench/safety.ts)
  */
 import { engineCommand } from './engine/cli.js';
+import { safetyCommand } from './safety.js';
 
-const BENCHMARKS: Record<string, (args: string[]) => Promise<void>> = { engine: engineCommand };
+const BENCHMARKS: Record<string, (args: string[]) => Promise<void>> = { engine: engineCommand, safety: safetyCommand };
 
 const [name, ...args] = process.argv.slice(2);
 const benchmark = name === undefined ? undefined : BENCHMARKS[name];

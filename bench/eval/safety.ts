@@ -2,11 +2,13 @@
  * `npm run eval -- safety [--data DIR] [--split val]`: the safety plugin's candidate-side decision
  * (any rule with action `reject` fires) on DiaSafety, with the shipped rules, model and thresholds.
  * Prints per-rule and overall precision/recall/F1, the false-reject rate on safe responses and a
- * confusion summary (which rule fired for which DiaSafety category) as JSON.
+ * confusion summary (which rule fired for which DiaSafety category) as JSON, and each shipped rule
+ * model's figures alone.
  */
 import { readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { packageRoot } from '../../core/config/package-root.js';
+import type { SafetyChecker } from '../../plugins/safety/checker.js';
 import { createChecker } from '../../plugins/safety/index.js';
 import { actionOn } from '../../plugins/safety/rules.js';
 
@@ -55,6 +57,21 @@ export function binaryMetrics(predicted: boolean[], gold: boolean[]): BinaryMetr
 
 const round = (x: number) => Math.round(x * 1000) / 1000;
 
+/** The candidate rules that fire on each row's response, highest score first (scored in batches of 128). */
+async function firedRules(checker: SafetyChecker, rows: DiaSafetyRow[]): Promise<string[][]> {
+  const rules = checker.rulesOn('candidate');
+  const thresholds = Object.fromEntries(rules.map((rule) => [rule.id, rule.threshold]));
+  const fired: string[][] = [];
+  for (let start = 0; start < rows.length; start += 128) {
+    const chunk = rows.slice(start, start + 128);
+    const scores = await checker.score('candidate', chunk.map((row) => ({ context: row.context, text: row.response })));
+    for (const rowScores of scores) {
+      fired.push([...rowScores].filter(([rule, s]) => s.score >= thresholds[rule]).sort((a, b) => b[1].score - a[1].score).map(([rule]) => rule));
+    }
+  }
+  return fired;
+}
+
 export async function evalSafety(args: string[]): Promise<Record<string, unknown>> {
   const option = (name: string, fallback: string) => {
     const at = args.indexOf(name);
@@ -65,26 +82,25 @@ export async function evalSafety(args: string[]): Promise<Record<string, unknown
   const file = join(dataDir, `diasafety_${split}.json`);
   const rows = JSON.parse(await readFile(file, 'utf8')) as DiaSafetyRow[];
 
-  const { checker, model } = await createChecker({ disable: [] });
+  const { checker, models } = await createChecker({ disable: [] });
   const rules = checker.rulesOn('candidate');
   const blocking = new Set(rules.filter((rule) => actionOn(rule, 'candidate') === 'reject').map((rule) => rule.id));
-  const thresholds = Object.fromEntries(rules.map((rule) => [rule.id, rule.threshold]));
-
-  const fired: string[][] = [];
-  const batch = 128;
-  for (let start = 0; start < rows.length; start += batch) {
-    const chunk = rows.slice(start, start + batch);
-    const scores = await checker.score('candidate', chunk.map((row) => ({ context: row.context, text: row.response })));
-    for (const rowScores of scores) {
-      fired.push([...rowScores].filter(([rule, s]) => s.score >= thresholds[rule]).sort((a, b) => b[1].score - a[1].score).map(([rule]) => rule));
-    }
-  }
-  await model?.dispose();
-
+  const fired = await firedRules(checker, rows);
+  await Promise.all(models.map((model) => model.dispose()));
   const unsafe = rows.map((row) => row.label === 'Unsafe');
-  const rejected = fired.map((rules) => rules.some((rule) => blocking.has(rule)));
+  const rejectedBy = (firedLists: string[][]) => firedLists.map((list) => list.some((rule) => blocking.has(rule)));
+  const rejected = rejectedBy(fired);
   const overall = binaryMetrics(rejected, unsafe);
   const safeCount = overall.fp + overall.tn;
+  const withRate = (m: BinaryMetrics) => ({ ...m, falseRejectRate: round(m.fp / Math.max(1, m.fp + m.tn)) });
+
+  // Each shipped model alone (with the same lexicons and patterns), to show what each adds.
+  const alone: Record<string, unknown> = {};
+  for (const model of models) {
+    const single = await createChecker({ disable: [], model: { path: model.folder } });
+    alone[basename(model.folder)] = withRate(binaryMetrics(rejectedBy(await firedRules(single.checker, rows)), unsafe));
+    await Promise.all(single.models.map((m) => m.dispose()));
+  }
 
   const perRule: Record<string, unknown> = {};
   for (const rule of rules) {
@@ -109,7 +125,7 @@ export async function evalSafety(args: string[]): Promise<Record<string, unknown
     Object.keys(CATEGORY_RULE).map((category) => {
       const idx = rows.flatMap((row, i) => (row.category === category ? [i] : []));
       const m = binaryMetrics(idx.map((i) => rejected[i]), idx.map((i) => unsafe[i]));
-      return [category, { ...m, falseReject: round(m.fp / Math.max(1, m.fp + m.tn)) }];
+      return [category, withRate(m)];
     }),
   );
 
@@ -117,9 +133,10 @@ export async function evalSafety(args: string[]): Promise<Record<string, unknown
     eval: 'safety',
     data: file,
     rows: rows.length,
-    model: model?.folder ?? null,
+    models: models.map((model) => model.folder),
     decision: `a response is rejected when any rule with action "reject" on candidates fires (${[...blocking].join(', ')})`,
-    overall: { ...overall, falseRejectRate: round(overall.fp / Math.max(1, safeCount)), safe: safeCount, unsafe: overall.tp + overall.fn },
+    overall: { ...withRate(overall), safe: safeCount, unsafe: overall.tp + overall.fn },
+    eachModelAlone: alone,
     targets: { f1: 0.75, falseRejectRate: 0.1, met: overall.f1 >= 0.75 && overall.fp / Math.max(1, safeCount) <= 0.1 },
     perRule,
     perCategory,

@@ -2,9 +2,10 @@
  * Scores texts against the safety rules: each rule's score is the highest of its detectors
  * (rule-model labels mapped to it, lexicons, patterns). Shared by the plugin and the evaluation.
  */
+import { basename } from 'node:path';
 import { normalizedText, textDetectors, type TextDetector } from './detectors.js';
 import type { Featurizer } from './featurize.js';
-import type { RuleModel } from './classifier.js';
+import type { RuleModel } from './model-files.js';
 import { actionOn, type RuleSpec, type Side } from './rules.js';
 
 export interface RuleScore {
@@ -13,19 +14,30 @@ export interface RuleScore {
   evidence: string;
 }
 
+/** A rule model and how its labels map onto rules (labels mapped to no rule are ignored). */
+export interface MappedModel {
+  model: RuleModel;
+  labelToRule: Record<string, string>;
+}
+
 export interface CheckerOptions {
   rules: RuleSpec[];
+  /** Its normalizer prepares text for the lexicon and pattern detectors. */
   featurizer: Featurizer;
-  /** Absent: model detectors are off (rules then rely on their lexicons and patterns). */
-  model?: RuleModel;
-  /** Model label -> rule id; labels mapped to no rule are ignored. */
-  labelToRule: Record<string, string>;
+  /** Empty: model detectors are off (rules then rely on their lexicons and patterns). */
+  models: MappedModel[];
   warn?: (message: string) => void;
+}
+
+interface ModelLabel {
+  model: number;
+  label: string;
+  evidence: string;
 }
 
 interface CompiledRule {
   spec: RuleSpec;
-  labels: string[];
+  labels: ModelLabel[];
   detectors: TextDetector[];
 }
 
@@ -33,19 +45,26 @@ export class SafetyChecker {
   private readonly compiled: CompiledRule[];
 
   constructor(private readonly options: CheckerOptions) {
-    const modelLabels = new Set(options.model?.config.labels ?? []);
-    for (const [label, rule] of Object.entries(options.labelToRule)) {
-      if (options.model && !modelLabels.has(label)) {
-        throw new Error(`safety labelToRule maps "${label}", which the rule model does not output (its labels: ${[...modelLabels].join(', ')})`);
+    for (const { model, labelToRule } of options.models) {
+      for (const [label, rule] of Object.entries(labelToRule)) {
+        if (!model.labels.includes(label)) {
+          throw new Error(`safety labelToRule maps "${label}", which the rule model at ${model.folder} does not output (its labels: ${model.labels.join(', ')})`);
+        }
+        if (!options.rules.some((r) => r.id === rule)) options.warn?.(`safety: model label "${label}" maps to "${rule}", which is not a rule; it is ignored`);
       }
-      if (!options.rules.some((r) => r.id === rule)) options.warn?.(`safety: model label "${label}" maps to "${rule}", which is not a rule; it is ignored`);
     }
     this.compiled = options.rules.map((spec) => {
       const wantsModel = spec.detectors.some((d) => d.type === 'model');
-      const labels = wantsModel && options.model ? Object.keys(options.labelToRule).filter((label) => options.labelToRule[label] === spec.id) : [];
+      const labels = wantsModel
+        ? options.models.flatMap(({ model, labelToRule }, index) =>
+            Object.keys(labelToRule)
+              .filter((label) => labelToRule[label] === spec.id)
+              .map((label) => ({ model: index, label, evidence: `model:${basename(model.folder)}/${label}` })),
+          )
+        : [];
       const detectors = textDetectors(options.featurizer, spec.detectors);
       if (wantsModel && labels.length === 0 && detectors.length === 0) {
-        options.warn?.(`safety rule "${spec.id}" has only a model detector and ${options.model ? 'no model label maps to it' : 'the rule model is off'}: it never fires`);
+        options.warn?.(`safety rule "${spec.id}" has only a model detector and ${options.models.length ? 'no model label maps to it' : 'the rule models are off'}: it never fires`);
       }
       return { spec, labels, detectors };
     });
@@ -60,21 +79,24 @@ export class SafetyChecker {
   }
 
   /**
-   * Scores of the rules that apply on `side`, for each (context, text) pair. The rule model runs
+   * Scores of the rules that apply on `side`, for each (context, text) pair. Each rule model runs
    * once for all pairs, and only when some applicable rule reads it.
    */
   async score(side: Side, pairs: { context: string; text: string }[]): Promise<Map<string, RuleScore>[]> {
     const rules = this.compiled.filter((rule) => actionOn(rule.spec, side) !== undefined);
-    const needsModel = this.options.model && rules.some((rule) => rule.labels.length > 0);
-    const probabilities = needsModel ? await this.options.model!.predict(pairs.map((p) => ({ context: p.context, response: p.text }))) : [];
+    const needed = new Set(rules.flatMap((rule) => rule.labels.map((l) => l.model)));
+    const modelPairs = pairs.map((p) => ({ context: p.context, response: p.text }));
+    const probabilities = await Promise.all(
+      this.options.models.map(({ model }, index) => (needed.has(index) ? model.predict(modelPairs) : Promise.resolve([]))),
+    );
     return pairs.map((pair, i) => {
       const text = normalizedText(this.options.featurizer, pair.text);
       const scores = new Map<string, RuleScore>();
       for (const rule of rules) {
         let best: RuleScore = { score: 0, evidence: 'none' };
-        for (const label of rule.labels) {
-          const p = probabilities[i][label];
-          if (p > best.score) best = { score: p, evidence: `model:${label}` };
+        for (const { model, label, evidence } of rule.labels) {
+          const p = probabilities[model][i][label];
+          if (p > best.score) best = { score: p, evidence };
         }
         for (const detector of rule.detectors) {
           const hit = detector.detect(text);

@@ -1,78 +1,25 @@
 /**
- * The rule model: an ONNX classifier giving one violation probability per label, run by
- * onnxruntime-node. A model folder holds `model.onnx` and `config.json` (labels, the
- * label -> rule map, the featurizer spec, input/output names); any classifier exported that
- * way (hashed features in, probabilities out) can replace the shipped one.
+ * The rule model: an ONNX classifier giving one violation probability per label for a
+ * (context, response) pair, run by onnxruntime-node. Two kinds of model folder load:
+ * - banter's hashed n-gram classifier (`config.json` with a `featurizer` spec): hashed-model.ts;
+ * - a Hugging Face sequence classifier (`config.json` with `id2label`, `tokenizer.json` and an ONNX
+ *   export of it: a fine-tuned DistilBERT, RoBERTa, GPT-2, ...): text-pair-model.ts.
  */
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { InferenceSession, Tensor } from 'onnxruntime-node';
-import { Featurizer, type FeaturizerSpec } from './featurize.js';
+import { HashedFeatureModel } from './hashed-model.js';
+import { readModelJson, RuleModelError, type RuleModel } from './model-files.js';
+import type { TextNormalizer } from './normalize.js';
+import { TextPairModel } from './text-pair-model.js';
 
-export interface RuleModelConfig {
-  name: string;
-  input: string;
-  output: string;
-  labels: string[];
-  labelToRule: Record<string, string>;
-  featurizer: FeaturizerSpec;
-}
+export { RuleModelError, type RuleModel } from './model-files.js';
 
-export class RuleModelError extends Error {
-  constructor(folder: string, message: string, options?: { cause?: unknown }) {
-    super(`Safety rule model at ${folder}: ${message}`, options);
-    this.name = 'RuleModelError';
+/** Loads whichever kind of rule model the folder holds. */
+export async function loadRuleModel(folder: string, options: { threads?: number; normalizer?: TextNormalizer } = {}): Promise<RuleModel> {
+  const config = await readModelJson(folder, 'config.json', 'labels and how the model reads text');
+  if (config.featurizer) {
+    return HashedFeatureModel.load(folder, config, options);
   }
-}
-
-export class RuleModel {
-  private constructor(
-    readonly folder: string,
-    readonly config: RuleModelConfig,
-    readonly featurizer: Featurizer,
-    private readonly session: InferenceSession,
-  ) {}
-
-  static async load(folder: string, options: { threads?: number } = {}): Promise<RuleModel> {
-    let config: RuleModelConfig;
-    try {
-      config = JSON.parse(await readFile(join(folder, 'config.json'), 'utf8')) as RuleModelConfig;
-    } catch (error) {
-      throw new RuleModelError(folder, `cannot read config.json (labels, labelToRule, featurizer): ${(error as Error).message}`, { cause: error });
-    }
-    for (const key of ['input', 'output', 'labels', 'featurizer'] as const) {
-      if (!config[key]) throw new RuleModelError(folder, `config.json lacks "${key}"`);
-    }
-    const featurizer = new Featurizer(config.featurizer);
-    let session: InferenceSession;
-    try {
-      session = await InferenceSession.create(join(folder, 'model.onnx'), { intraOpNumThreads: options.threads ?? 1, graphOptimizationLevel: 'all' });
-    } catch (error) {
-      throw new RuleModelError(folder, `cannot open model.onnx: ${(error as Error).message}`, { cause: error });
-    }
-    if (!session.inputNames.includes(config.input) || !session.outputNames.includes(config.output)) {
-      throw new RuleModelError(folder, `model.onnx has inputs [${session.inputNames.join(', ')}] and outputs [${session.outputNames.join(', ')}]; config.json names "${config.input}" -> "${config.output}"`);
-    }
-    return new RuleModel(folder, config, featurizer, session);
+  if (config.id2label) {
+    return TextPairModel.load(folder, config, options);
   }
-
-  /** Label probabilities for each (context, response) pair, in one batched run. */
-  async predict(pairs: { context: string; response: string }[]): Promise<Record<string, number>[]> {
-    if (pairs.length === 0) return [];
-    const dim = this.featurizer.dim;
-    const features = new Float32Array(pairs.length * dim);
-    pairs.forEach((pair, i) => this.featurizer.fill(features.subarray(i * dim, (i + 1) * dim), pair.context, pair.response));
-    const outputs = await this.session.run({ [this.config.input]: new Tensor('float32', features, [pairs.length, dim]) });
-    const probabilities = outputs[this.config.output];
-    const labels = this.config.labels;
-    if (probabilities.dims.length !== 2 || probabilities.dims[1] !== labels.length) {
-      throw new RuleModelError(this.folder, `output "${this.config.output}" has shape [${probabilities.dims.join(', ')}], expected [batch, ${labels.length}] (one column per label)`);
-    }
-    const data = probabilities.data as Float32Array;
-    return pairs.map((_, i) => Object.fromEntries(labels.map((label, j) => [label, data[i * labels.length + j]])));
-  }
-
-  async dispose(): Promise<void> {
-    await this.session.release();
-  }
+  throw new RuleModelError(folder, 'config.json has neither "featurizer" (a banter hashed n-gram model) nor "id2label" (a Hugging Face sequence classifier)');
 }

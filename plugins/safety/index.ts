@@ -10,16 +10,27 @@ import { performance } from 'node:perf_hooks';
 import { packageRoot } from '../../core/config/package-root.js';
 import { validatePluginConfig } from '../../core/config/schema.js';
 import type { BotHost, Command, JSONSchema, Plugin, Preset, Turn } from '../../core/types.js';
-import { RuleModel } from './classifier.js';
+import { loadRuleModel, type RuleModel } from './classifier.js';
 import { SafetyChecker, type RuleScore } from './checker.js';
 import { Featurizer, type FeaturizerSpec } from './featurize.js';
+import { TextNormalizer } from './normalize.js';
 import { actionOn, effectiveThreshold, loadRulesFile, type RuleSpec, type Side, type ThresholdLimits } from './rules.js';
+
+/** A rule model folder (default: the shipped n-gram model) and, optionally, its label -> rule map. */
+export interface ModelRef {
+  path?: string;
+  labelToRule?: Record<string, string>;
+  threads?: number;
+}
 
 export interface SafetyConfig {
   /** Rules file (YAML/JSON); default: the shipped plugins/safety/rules.yaml. */
   rules?: string;
-  /** The rule model folder and its label -> rule map; `false` turns model detectors off. */
-  model?: false | { path?: string; labelToRule?: Record<string, string>; threads?: number };
+  /**
+   * The rule models (one or a list): each a folder and its label -> rule map; a rule fires when any
+   * of its labels in any model does. Default: the shipped models. `false` turns model detectors off.
+   */
+  model?: false | ModelRef | ModelRef[];
   /** Rule ids to switch off. */
   disable: string[];
   /** The owner's thresholds (override the rules file). */
@@ -69,25 +80,22 @@ export const overridesSchema: JSONSchema = {
   properties: { thresholds: THRESHOLDS, refusal: { type: 'string', minLength: 1 }, fallback: { type: 'string', minLength: 1 } },
 };
 
+const MODEL_REF = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    path: { type: 'string', minLength: 1 },
+    labelToRule: { type: 'object', additionalProperties: { type: 'string' } },
+    threads: { type: 'integer', minimum: 1 },
+  },
+};
+
 export const configSchema: JSONSchema = {
   type: 'object',
   additionalProperties: false,
   properties: {
     rules: { type: 'string', minLength: 1 },
-    model: {
-      oneOf: [
-        { const: false },
-        {
-          type: 'object',
-          additionalProperties: false,
-          properties: {
-            path: { type: 'string', minLength: 1 },
-            labelToRule: { type: 'object', additionalProperties: { type: 'string' } },
-            threads: { type: 'integer', minimum: 1 },
-          },
-        },
-      ],
-    },
+    model: { oneOf: [{ const: false }, MODEL_REF, { type: 'array', minItems: 1, items: MODEL_REF }] },
     disable: { type: 'array', items: { type: 'string' }, default: [] },
     thresholds: { ...THRESHOLDS, default: {} },
     limits: {
@@ -102,31 +110,41 @@ export const configSchema: JSONSchema = {
 
 export const SHIPPED_RULES = () => join(packageRoot(), 'plugins', 'safety', 'rules.yaml');
 export const SHIPPED_MODEL = () => join(packageRoot(), 'models', 'safety-rules');
+export const SHIPPED_TRANSFORMER_MODEL = () => join(packageRoot(), 'models', 'safety-rules-transformer');
+/** Both shipped rule models: a rule fires when either does (see tools/safety/train_transformer.py). */
+const SHIPPED_MODELS: ModelRef[] = [{}, { path: SHIPPED_TRANSFORMER_MODEL() }];
+
+/** The shipped n-gram model's featurizer spec: its normalization also serves detectors and text-pair models. */
+export async function shippedFeaturizerSpec(): Promise<FeaturizerSpec> {
+  return (JSON.parse(await readFile(join(SHIPPED_MODEL(), 'config.json'), 'utf8')) as { featurizer: FeaturizerSpec }).featurizer;
+}
 
 /** Builds the checker a config describes (used by the plugin and by bench/eval/safety.ts). */
 export async function createChecker(
   config: Pick<SafetyConfig, 'rules' | 'model' | 'disable'>,
   resolvePath: (path: string) => string = (path) => path,
   warn?: (message: string) => void,
-): Promise<{ checker: SafetyChecker; model?: RuleModel }> {
+): Promise<{ checker: SafetyChecker; models: RuleModel[] }> {
   const rulesFile = config.rules ? resolvePath(config.rules) : SHIPPED_RULES();
   const allRules = await loadRulesFile(rulesFile);
   for (const id of config.disable) {
     if (!allRules.some((r) => r.id === id)) throw new Error(`safety: "disable" names "${id}", which is not a rule in ${rulesFile}`);
   }
   const rules = allRules.filter((rule) => !config.disable.includes(rule.id));
-  if (config.model === false) {
-    // Without a model, the text detectors still normalize text as the shipped featurizer does.
-    const shipped = JSON.parse(await readFile(join(SHIPPED_MODEL(), 'config.json'), 'utf8')) as { featurizer: FeaturizerSpec };
-    return { checker: new SafetyChecker({ rules, featurizer: new Featurizer(shipped.featurizer), labelToRule: {}, warn }) };
-  }
-  const folder = config.model?.path ? resolvePath(config.model.path) : SHIPPED_MODEL();
-  const model = await RuleModel.load(folder, { threads: config.model?.threads });
-  const labelToRule = config.model?.labelToRule ?? model.config.labelToRule;
+  const shipped = await shippedFeaturizerSpec();
+  const normalizer = new TextNormalizer(shipped.normalize);
+  const refs = config.model === false ? [] : config.model === undefined ? SHIPPED_MODELS : [config.model].flat();
+  const models: RuleModel[] = [];
   try {
-    return { checker: new SafetyChecker({ rules, featurizer: model.featurizer, model, labelToRule, warn }), model };
+    for (const ref of refs) {
+      models.push(await loadRuleModel(ref.path ? resolvePath(ref.path) : SHIPPED_MODEL(), { threads: ref.threads, normalizer }));
+    }
+    // The detectors normalize text as the configured n-gram model does, else as the shipped one.
+    const featurizer = models.find((model) => model.featurizer)?.featurizer ?? new Featurizer(shipped);
+    const mapped = models.map((model, i) => ({ model, labelToRule: refs[i].labelToRule ?? model.labelToRule }));
+    return { checker: new SafetyChecker({ rules, featurizer, models: mapped, warn }), models };
   } catch (error) {
-    await model.dispose();
+    await Promise.all(models.map((model) => model.dispose()));
     throw error;
   }
 }
@@ -150,7 +168,7 @@ function formatFired(fired: FiredRule): string {
 export function createSafetyPlugin(): Plugin<SafetyConfig> {
   let config: SafetyConfig;
   let checker: SafetyChecker;
-  let model: RuleModel | undefined;
+  let models: RuleModel[] = [];
   // Rule scores with their evidence, from the score stage to the filter stage of the same turn.
   const evidenceByTurn = new WeakMap<Turn, Map<string, RuleScore>[]>();
 
@@ -225,7 +243,7 @@ export function createSafetyPlugin(): Plugin<SafetyConfig> {
         }
       }
       const warn = (message: string) => bot.logger.warn(message);
-      ({ checker, model } = await createChecker(config, (path) => bot.resolvePath(path), warn));
+      ({ checker, models } = await createChecker(config, (path) => bot.resolvePath(path), warn));
       for (const id of [...Object.keys(config.thresholds), ...Object.keys(config.limits)]) {
         if (!checker.rules.some((rule) => rule.id === id)) throw new Error(`safety: thresholds/limits name "${id}", which is not an enabled rule`);
       }
@@ -301,7 +319,7 @@ export function createSafetyPlugin(): Plugin<SafetyConfig> {
     },
 
     async dispose() {
-      await model?.dispose();
+      await Promise.all(models.map((model) => model.dispose()));
     },
   };
 }

@@ -1,11 +1,15 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Bot } from '../../core/bot.js';
 import type { Turn } from '../../core/types.js';
-import { RuleModel } from '../../plugins/safety/classifier.js';
-import { createChecker, SHIPPED_MODEL, type SafetyTurnData } from '../../plugins/safety/index.js';
+import { loadRuleModel } from '../../plugins/safety/classifier.js';
+import type { HashedFeatureModel } from '../../plugins/safety/hashed-model.js';
+import type { TextPairModel } from '../../plugins/safety/text-pair-model.js';
+import { packageRoot } from '../../core/config/package-root.js';
+import { createChecker, SHIPPED_MODEL, SHIPPED_TRANSFORMER_MODEL, shippedFeaturizerSpec, type SafetyTurnData } from '../../plugins/safety/index.js';
+import { TextNormalizer } from '../../plugins/safety/normalize.js';
 import { effectiveThreshold, type RuleSpec } from '../../plugins/safety/rules.js';
 import { makeTestBot } from '../helpers/bot.js';
 
@@ -19,10 +23,10 @@ interface ParityCase {
 }
 
 describe('rule model: TypeScript featurization and ONNX run match the Python training script', () => {
-  let model: RuleModel;
+  let model: HashedFeatureModel;
   let cases: ParityCase[];
   beforeAll(async () => {
-    model = await RuleModel.load(SHIPPED_MODEL());
+    model = (await loadRuleModel(SHIPPED_MODEL())) as HashedFeatureModel;
     cases = JSON.parse(await readFile(join(SHIPPED_MODEL(), 'parity.json'), 'utf8')) as ParityCase[];
   });
   afterAll(() => model.dispose());
@@ -43,15 +47,15 @@ describe('rule model: TypeScript featurization and ONNX run match the Python tra
   it('gives the probabilities the training script printed', async () => {
     const predicted = await model.predict(cases.map((c) => ({ context: c.context, response: c.response })));
     predicted.forEach((row, k) => {
-      model.config.labels.forEach((label, j) => expect(row[label]).toBeCloseTo(cases[k].probabilities[j], 4));
+      model.labels.forEach((label, j) => expect(row[label]).toBeCloseTo(cases[k].probabilities[j], 4));
     });
   });
 });
 
 describe('normalization against evasion', () => {
-  let model: RuleModel;
+  let model: HashedFeatureModel;
   beforeAll(async () => {
-    model = await RuleModel.load(SHIPPED_MODEL());
+    model = (await loadRuleModel(SHIPPED_MODEL())) as HashedFeatureModel;
   });
   afterAll(() => model.dispose());
 
@@ -101,11 +105,11 @@ describe('detectors and rules', () => {
   });
 
   it('uses a label -> rule map from config for a plugged-in classifier', async () => {
-    const { checker, model } = await createChecker({ disable: [], model: { labelToRule: { offensive_language: 'insult_user' } } });
+    const { checker, models } = await createChecker({ disable: [], model: { labelToRule: { offensive_language: 'insult_user' } } });
     const [scores] = await checker.score('candidate', [{ context: 'hello', text: 'shut your mouth you stupid bitch' }]);
-    expect(scores.get('insult_user')!.evidence).toMatch(/^(model:offensive_language|pattern #\d)$/);
+    expect(scores.get('insult_user')!.evidence).toMatch(/^(model:safety-rules\/offensive_language|pattern #\d)$/);
     expect(scores.get('toxic_language')!.score).toBe(0); // no label maps to it any more
-    await model!.dispose();
+    await Promise.all(models.map((model) => model.dispose()));
     await expect(createChecker({ disable: [], model: { labelToRule: { no_such_label: 'threat' } } })).rejects.toThrow(/does not output/);
   });
 
@@ -116,6 +120,107 @@ describe('detectors and rules', () => {
     expect(effectiveThreshold(rule, {}, { threat: { min: 0.3, max: 0.7 } }, [{ threat: 0.1 }])).toBe(0.3);
     expect(effectiveThreshold(rule, {}, { threat: { min: 0.3, max: 0.7 } }, [{ threat: 0.9 }])).toBe(0.7);
     expect(effectiveThreshold(rule, {}, { threat: { min: 0.3, max: 0.7 } }, [{ threat: 0.4 }, { threat: 0.65 }])).toBe(0.65);
+  });
+});
+
+describe('Hugging Face sequence classifiers as rule models', () => {
+  const BERT_FIXTURE = join(packageRoot(), 'test', 'fixtures', 'tiny-bert-classifier');
+  interface PairCase {
+    context: string;
+    response: string;
+    inputIds: number[];
+    tokenTypeIds?: number[];
+    probabilities: number[];
+  }
+  const cases = async (folder: string, file: string) => JSON.parse(await readFile(join(folder, file), 'utf8')) as PairCase[];
+
+  it('encodes the pair with the tokenizer\'s template and segment ids, the context keeping its end, and applies softmax', async () => {
+    const model = (await loadRuleModel(BERT_FIXTURE, { normalizer: new TextNormalizer((await shippedFeaturizerSpec()).normalize) })) as TextPairModel;
+    try {
+      const expected = await cases(BERT_FIXTURE, 'expected.json');
+      expect(expected.some((c) => c.context.split(' ').length > 6)).toBe(true); // one case is truncated
+      for (const c of expected) {
+        expect(model.encode(c.context, c.response)).toEqual({ ids: c.inputIds, types: c.tokenTypeIds });
+      }
+      const predicted = await model.predict(expected.map((c) => ({ context: c.context, response: c.response })));
+      predicted.forEach((row, k) => {
+        expect(model.labels).toEqual(['ok', 'insult', 'medical']);
+        model.labels.forEach((label, j) => expect(row[label]).toBeCloseTo(expected[k].probabilities[j], 5));
+        expect(Object.values(row).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
+      });
+      // The word "idiot" in the reply (segment 1) outweighs it in the context.
+      expect(predicted[0].insult).toBeGreaterThan(predicted[1].insult);
+    } finally {
+      await model.dispose();
+    }
+  });
+
+  it('plugs into the rules through labelToRule in config, beside the shipped n-gram model', async () => {
+    const { checker, models } = await createChecker({
+      disable: [],
+      model: [{}, { path: BERT_FIXTURE, labelToRule: { insult: 'insult_user', medical: 'unauthorized_expertise' } }],
+    });
+    try {
+      const [pills, friendly] = await checker.score('candidate', [
+        { context: 'my head hurts', text: 'take the pills' },
+        { context: 'hi', text: 'hello friend' },
+      ]);
+      expect(pills.get('unauthorized_expertise')!.evidence).toBe('model:tiny-bert-classifier/medical');
+      expect(pills.get('unauthorized_expertise')!.score).toBeGreaterThan(0.9);
+      expect(friendly.get('unauthorized_expertise')!.score).toBeLessThan(0.5);
+      expect(models.map((m) => basename(m.folder))).toEqual(['safety-rules', 'tiny-bert-classifier']);
+    } finally {
+      await Promise.all(models.map((m) => m.dispose()));
+    }
+    await expect(createChecker({ disable: [], model: { path: BERT_FIXTURE, labelToRule: { toxic: 'threat' } } })).rejects.toThrow(/"toxic", which the rule model at .*tiny-bert-classifier does not output \(its labels: ok, insult, medical\)/);
+  });
+
+  it('takes a list of models in the bot config, and fails at start on a misspelled model setting', async () => {
+    const bot = await makeTestBot({ plugins: { safety: { model: [{}, { path: BERT_FIXTURE, labelToRule: { insult: 'insult_user' } }] } } });
+    try {
+      const turns: Turn[] = [];
+      bot.events.on('turn:start', ({ turn }) => turns.push(turn));
+      await bot.handle({ platform: 'test', channel: 'models', text: 'hello friend', user: { id: 'u' } });
+      expect(turns[0].candidates.length).toBeGreaterThan(0);
+      expect(turns[0].candidates.every((c) => typeof c.scores['safety.insult_user'] === 'number')).toBe(true);
+    } finally {
+      await bot.stop();
+    }
+    await expect(makeTestBot({ plugins: { safety: { model: [{ pth: BERT_FIXTURE }] } } })).rejects.toThrow(/plugins\/safety\/model/);
+  });
+
+  it('says what is wrong with a folder it cannot use', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'banter-pair-'));
+    try {
+      await cp(BERT_FIXTURE, dir, { recursive: true });
+      const config = JSON.parse(await readFile(join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
+      await writeFile(join(dir, 'config.json'), JSON.stringify({ ...config, problem_type: 'regression' }));
+      await expect(loadRuleModel(dir)).rejects.toThrow(/problem_type.*regression.*multi_label_classification/);
+      await writeFile(join(dir, 'config.json'), JSON.stringify(config));
+      await rm(join(dir, 'tokenizer.json'));
+      await expect(loadRuleModel(dir)).rejects.toThrow(/missing tokenizer\.json/);
+      await writeFile(join(dir, 'config.json'), JSON.stringify({ labels: ['x'] }));
+      await expect(loadRuleModel(dir)).rejects.toThrow(/neither "featurizer".*nor "id2label"/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('runs the shipped transformer rule model as tools/safety/train_transformer.py computed it', async () => {
+    const { checker, models } = await createChecker({ disable: [] });
+    try {
+      const model = models.find((m) => basename(m.folder) === 'safety-rules-transformer') as TextPairModel;
+      expect(model).toBeDefined();
+      const parity = await cases(SHIPPED_TRANSFORMER_MODEL(), 'parity.json');
+      for (const c of parity) expect(model.encode(c.context, c.response).ids).toEqual(c.inputIds);
+      const predicted = await model.predict(parity.map((c) => ({ context: c.context, response: c.response })));
+      predicted.forEach((row, k) => model.labels.forEach((label, j) => expect(row[label]).toBeCloseTo(parity[k].probabilities[j], 4)));
+      // Its labels reach the checker: DiaSafety rules name either model as evidence.
+      const [scores] = await checker.score('candidate', [{ context: parity[1].context, text: parity[1].response }]);
+      expect(scores.get('unauthorized_expertise')!.evidence).toMatch(/^model:safety-rules(-transformer)?\/unauthorized_expertise$/);
+    } finally {
+      await Promise.all(models.map((m) => m.dispose()));
+    }
   });
 });
 

@@ -227,22 +227,24 @@ def confusion(pred, gold):
     return {'precision': precision, 'recall': recall, 'f1': f1, 'falseReject': false_reject, 'tp': tp, 'fp': fp, 'fn': fn, 'tn': tn}
 
 
-def choose_thresholds(probs, gold, max_false_reject, davidson_thresholds):
+def choose_thresholds(probs, gold, max_false_reject, davidson_thresholds, also_rejected=None, per_label=True):
     """
     Best unsafe F1 within the false-reject budget, counting every label that rejects a candidate
-    (the Davidson labels at their own thresholds too): first one threshold shared by the
-    DiaSafety labels, then coordinate ascent on each label's own threshold from there.
+    (the Davidson labels at their own thresholds too, and `also_rejected`: what another model
+    running beside this one rejects): first one threshold shared by the DiaSafety labels, then
+    (with `per_label`) coordinate ascent on each label's own threshold from there.
     """
     grid = [i / 100 for i in range(2, 96)]
+    others = also_rejected or [False] * len(gold)
 
     def quality(ts):
-        m = confusion([s >= 0 for s in unsafe_scores(probs, ts)], gold)
+        m = confusion([o or s >= 0 for o, s in zip(others, unsafe_scores(probs, ts))], gold)
         return m['f1'] if m['falseReject'] <= max_false_reject else -m['falseReject']
 
     shared = max(grid, key=lambda t: quality([t] * N_DIA + davidson_thresholds))
     thresholds = [shared] * N_DIA + davidson_thresholds
     best = quality(thresholds)
-    for _ in range(3):
+    for _ in range(3 if per_label else 0):
         for label in range(N_DIA):
             for t in grid:
                 trial = list(thresholds)
@@ -287,9 +289,7 @@ def export(model, thresholds, args, holdout_metrics):
         'featurizer': fz.SPEC,
         'training': {'args': {k: v for k, v in vars(args).items() if k not in ('out', 'no_export')}, 'holdout': holdout_metrics},
     }
-    with open(os.path.join(args.out, 'config.json'), 'w', encoding='utf-8') as f:
-        json.dump(config, f, indent=2, ensure_ascii=False)
-        f.write('\n')
+    write_json(os.path.join(args.out, 'config.json'), config, 2)
     parity = []
     with torch.no_grad():
         for context, response in PARITY_STRINGS:
@@ -303,30 +303,41 @@ def export(model, thresholds, args, holdout_metrics):
                 'features': [[i, feats[i]] for i in sorted(feats)],
                 'probabilities': dense(vec)[0].tolist(),
             })
-    with open(os.path.join(args.out, 'parity.json'), 'w', encoding='utf-8') as f:
-        json.dump(parity, f, indent=1, ensure_ascii=False)
-        f.write('\n')
+    write_json(os.path.join(args.out, 'parity.json'), parity, 1)
     print('wrote', os.path.relpath(args.out, ROOT), '(model.onnx, config.json, parity.json)')
+
+
+def split_data(args):
+    """DiaSafety train and the Davidson + chat rows, each split 90/10 into (train, holdout) by one seeded rng."""
+    rng = random.Random(args.seed)
+    rows = load_diasafety('train')
+    rng.shuffle(rows)
+    n_hold = len(rows) // 10
+    davidson = load_davidson(args.davidson_per_class, rng) + load_chat_negatives(args.chat_negatives, rng)
+    rng.shuffle(davidson)
+    n_dav_hold = len(davidson) // 10
+    return (rows[n_hold:], rows[:n_hold]), (davidson[n_dav_hold:], davidson[:n_dav_hold])
+
+
+def train_rule_model(args, train_rows, dav_train):
+    torch.manual_seed(args.seed)
+    torch.use_deterministic_algorithms(True)
+    model = RuleModel(fz.SPEC['features']['fieldDim'])
+    train(model, Split(train_rows, dav_train), args)
+    return model
+
+
+def write_json(path, value, indent):
+    with open(path, 'w', encoding='utf-8') as f:
+        json.dump(value, f, indent=indent, ensure_ascii=False)
+        f.write('\n')
 
 
 def main():
     args = parse_args()
-    torch.manual_seed(args.seed)
-    torch.use_deterministic_algorithms(True)
-    rng = random.Random(args.seed)
-
-    rows = load_diasafety('train')
-    rng.shuffle(rows)
-    n_hold = len(rows) // 10
-    holdout_rows, train_rows = rows[:n_hold], rows[n_hold:]
-    davidson = load_davidson(args.davidson_per_class, rng) + load_chat_negatives(args.chat_negatives, rng)
-    rng.shuffle(davidson)
-    n_dav_hold = len(davidson) // 10
-    dav_hold, dav_train = davidson[:n_dav_hold], davidson[n_dav_hold:]
+    (train_rows, holdout_rows), (dav_train, dav_hold) = split_data(args)
     print('diasafety train %d holdout %d; davidson + chat train %d holdout %d' % (len(train_rows), len(holdout_rows), len(dav_train), len(dav_hold)), flush=True)
-
-    model = RuleModel(fz.SPEC['features']['fieldDim'])
-    train(model, Split(train_rows, dav_train), args)
+    model = train_rule_model(args, train_rows, dav_train)
 
     hold = Split(holdout_rows, dav_hold)
     with torch.no_grad():
