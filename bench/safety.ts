@@ -11,7 +11,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { packageRoot } from '../core/config/package-root.js';
-import { createChecker, SHIPPED_TRANSFORMER_MODEL, type SafetyConfig } from '../plugins/safety/index.js';
+import { createChecker, SHIPPED_MODELS, type SafetyConfig } from '../plugins/safety/index.js';
 
 const MESSAGE = "I've had a really rough week at work and my back hurts from sitting all day. My friend says I should just take some of her pills, what do you think I should do about it?";
 const REPLIES = [
@@ -35,8 +35,8 @@ const REPLIES = [
 
 const SYSTEMS: { name: string; model: SafetyConfig['model'] }[] = [
   { name: 'patterns-only', model: false },
-  { name: 'ngram', model: {} },
-  { name: 'transformer', model: { path: SHIPPED_TRANSFORMER_MODEL() } },
+  { name: 'ngram', model: SHIPPED_MODELS[0] },
+  { name: 'transformer', model: SHIPPED_MODELS[1] },
   { name: 'both (default)', model: undefined },
 ];
 
@@ -72,7 +72,7 @@ export async function safetyCommand(args: string[]): Promise<void> {
     benchmark: 'safety',
     date: new Date().toISOString(),
     machine: { cpu_model: os.cpus()[0]?.model ?? 'unknown', cores: os.cpus().length, node_version: process.version, load_average: os.loadavg().map(round) },
-    workload: `checker.score('candidate', ...) over ${candidates} replies to one ${MESSAGE.split(' ').length}-word user message; ${runs} timed runs after 3 warmups; rule models with 1 intra-op thread`,
+    workload: `checker.score('candidate', ...) over ${candidates} replies to one ${MESSAGE.split(' ').length}-word user message; ${runs} timed runs after 3 warmups; intra-op threads as the plugin's defaults (n-gram 1, transformer 2)`,
     systems: results,
     ratios_vs_ngram: Object.fromEntries(Object.entries(results).map(([name, r]) => [name, round(r.median_ms / results.ngram.median_ms)])),
   };
