@@ -77,18 +77,22 @@ def parse_args():
     return parser.parse_args()
 
 
-def load_base(dropout):
-    """banter-chat's weights, read from its ONNX export (the model folder ships no torch checkpoint)."""
+def onnx_weights(path):
+    """The initializers named `model.*` of an ONNX file exported from a torch module, as a state dict without that prefix."""
     import onnx
     from onnx import numpy_helper
+    graph = onnx.load(path, load_external_data=True).graph
+    return {i.name[len('model.'):]: torch.tensor(numpy_helper.to_array(i)) for i in graph.initializer if i.name.startswith('model.')}
+
+
+def load_base(dropout):
+    """banter-chat's weights, read from its ONNX export (the model folder ships no torch checkpoint)."""
     with open(os.path.join(BASE, 'config.json'), encoding='utf-8') as f:
         cfg = json.load(f)
     config = GPT2Config(vocab_size=cfg['vocab_size'], n_positions=cfg['n_positions'], n_embd=cfg['n_embd'],
                         n_layer=cfg['n_layer'], n_head=cfg['n_head'], dropout=dropout)
     lm = GPT2LMHeadModel(config)
-    graph = onnx.load(os.path.join(BASE, 'onnx', 'model.onnx'), load_external_data=True).graph
-    state = {i.name[len('model.'):]: torch.tensor(numpy_helper.to_array(i)) for i in graph.initializer if i.name.startswith('model.')}
-    missing = lm.load_state_dict(state, strict=False).missing_keys
+    missing = lm.load_state_dict(onnx_weights(os.path.join(BASE, 'onnx', 'model.onnx')), strict=False).missing_keys
     if missing != ['lm_head.weight']:  # tied to wte
         raise SystemExit('unexpected weights missing from %s: %s' % (BASE, missing))
     return lm.transformer, config
@@ -219,12 +223,8 @@ def ngram_holdout_rejections(holdout_rows):
 
 
 def load_exported(model, out):
-    """The fine-tuned weights from a previous export's ONNX initializers (named as ExportModel's state dict)."""
-    import onnx
-    from onnx import numpy_helper
-    graph = onnx.load(os.path.join(out, 'onnx', 'model.onnx')).graph
-    state = {i.name[len('model.'):]: torch.tensor(numpy_helper.to_array(i)) for i in graph.initializer if i.name.startswith('model.')}
-    model.load_state_dict(state)
+    """The fine-tuned weights from a previous export (its initializers are named as ExportModel's state dict)."""
+    model.load_state_dict(onnx_weights(os.path.join(out, 'onnx', 'model.onnx')))
 
 
 class ExportModel(nn.Module):
