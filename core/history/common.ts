@@ -1,6 +1,9 @@
 /** What the history stores share: checking what was read back, and waiting for operations on close. */
 import type { Conversation } from '../types.js';
 
+/** Prefix of conversation keys in shared stores (Redis). */
+export const HISTORY_NAMESPACE = 'banter';
+
 /** A stored value read back: it must be the conversation of that key. */
 export function checkConversation(value: unknown, key: string): Conversation {
   const candidate = value as Partial<Conversation> | null;
@@ -30,4 +33,9 @@ export class InFlight {
     await Promise.allSettled(this.pending);
     return true;
   }
+}
+
+/** Hides a password in a store URL before it reaches a message. */
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/([^@/]*):[^@/]*@/, '//$1:***@');
 }

@@ -6,8 +6,8 @@
 import { Keyv } from 'keyv';
 import KeyvRedis, { createKeyv } from '@keyv/redis';
 import type { Conversation } from '../types.js';
-import { checkConversation, InFlight } from './common.js';
-import { HISTORY_NAMESPACE, redactUrl, type HistoryStore } from './store.js';
+import { checkConversation, HISTORY_NAMESPACE, InFlight, redactUrl } from './common.js';
+import type { HistoryStore } from './store.js';
 
 const REDIS_CONNECT_TIMEOUT_MS = 5000;
 const REDIS_START_ATTEMPTS = 3;

@@ -11,8 +11,8 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, extname, isAbsolute, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Conversation } from '../types.js';
-import { checkConversation, InFlight } from './common.js';
-import { HISTORY_NAMESPACE, type HistoryStore } from './store.js';
+import { checkConversation, HISTORY_NAMESPACE, InFlight } from './common.js';
+import type { HistoryStore } from './store.js';
 
 /** Expired claims are swept at most this often. */
 const SWEEP_INTERVAL_MS = 60_000;

@@ -4,6 +4,7 @@
  * old JSON history file at PATH is imported once) and `redis://HOST:PORT[/DB]`.
  */
 import { ConfigError } from '../config/errors.js';
+import { redactUrl } from './common.js';
 import type { Conversation } from '../types.js';
 import { MemoryHistoryStore } from './memory-store.js';
 import { openRedisStore } from './redis-store.js';
@@ -23,7 +24,7 @@ export interface HistoryStore {
   close(): Promise<void>;
 }
 
-export const HISTORY_NAMESPACE = 'banter';
+export { HISTORY_NAMESPACE, redactUrl } from './common.js';
 export const SUPPORTED_STORES = 'memory://, sqlite://PATH, file://PATH or redis://HOST:PORT[/DB]';
 const SCHEME = /^([a-z][a-z0-9+.-]*):\/\//i;
 
@@ -52,9 +53,4 @@ export async function openHistoryStore(url: string, baseDir: string, configFile 
     default:
       throw new ConfigError({ file: configFile, path: '/history/store', expected: SUPPORTED_STORES, got: JSON.stringify(redactUrl(url)) });
   }
-}
-
-/** Hides a password in a store URL before it reaches a message. */
-export function redactUrl(url: string): string {
-  return url.replace(/\/\/([^@/]*):[^@/]*@/, '//$1:***@');
 }
