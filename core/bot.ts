@@ -284,7 +284,8 @@ function configFile(loaded: LoadedConfig): string {
 function engineOptionsFrom(config: BotConfig): EngineOptions {
   return {
     device: config.engine.device,
-    cudaFallback: config.engine.cudaFallback,
+    fallback: config.engine.fallback,
+    dtype: config.engine.dtype,
     intraOpThreads: config.engine.intraOpThreads,
     interOpThreads: config.engine.interOpThreads,
   };
@@ -302,8 +303,12 @@ function limitEngine(engine: DialogueEngine, slots: Semaphore): DialogueEngine {
     get format() {
       return engine.format;
     },
+    get direction() {
+      return engine.direction;
+    },
     encodeDialogue: (parts, reserve) => engine.encodeDialogue(parts, reserve),
     encodeTurns: (turns) => engine.encodeTurns(turns),
+    encodeMessages: (messages, options) => engine.encodeMessages(messages, options),
     generate: (prompt, options) => slots.use(() => engine.generate(prompt, options)),
     score: (pairs) => slots.use(() => engine.score(pairs)),
     dispose: () => engine.dispose(),

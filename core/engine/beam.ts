@@ -37,16 +37,15 @@ function processedLogNorm(processed: Float32Array, reference: number, rawMass: n
 }
 
 export async function beamSearch(context: DecodeContext, prompt: readonly number[], options: DecodeOptions): Promise<RawCandidate[]> {
-  const { decoder, endToken } = context;
+  const { decoder, endTokens } = context;
   const vocab = decoder.shape.vocabSize;
   const width = Math.max(1, Math.floor(options.beamWidth));
   const maxNew = newTokenBudget(context, prompt, options.maxNewTokens);
-  const processor = new RowProcessor(vocab, prompt, options, endToken);
+  const processor = new RowProcessor(vocab, prompt, options, endTokens);
   const normalised = (sum: number, length: number) => sum / Math.max(1, length) ** options.lengthPenalty;
 
   const first = await prefill(decoder, prompt, maxNew);
   let cache = first.cache;
-  let logits = first.logits;
   let rows: Float32Array[] = [first.last];
   // Raw log-normalisers from the graph where it computes them (slot cache), else from each row.
   let logNorms: (number | undefined)[] = [first.lastLogNorm];
@@ -83,13 +82,12 @@ export async function beamSearch(context: DecodeContext, prompt: readonly number
         });
       }
     });
-    logits.dispose();
     expansions.sort((a, b) => b.processed - a.processed);
 
     const next: Expansion[] = [];
     for (const [rank, expansion] of expansions.entries()) {
       if (next.length === width) break;
-      if (expansion.token !== endToken) next.push({ ...expansion, tokens: [...expansion.tokens, expansion.token] });
+      if (!endTokens.has(expansion.token)) next.push({ ...expansion, tokens: [...expansion.tokens, expansion.token] });
       else if (rank < width) {
         const length = expansion.tokens.length + 1;
         final.push({ tokens: expansion.tokens, logprob: expansion.raw, finished: true, score: normalised(expansion.processed, length) });
@@ -102,8 +100,7 @@ export async function beamSearch(context: DecodeContext, prompt: readonly number
     const reordered = decoder.selectRows(cache, next.map((expansion) => expansion.parent));
     const output = await stepBatch(decoder, reordered, beams.map((beam) => beam.tokens.at(-1)!));
     cache = output.present;
-    logits = output.logits;
-    const data = logits.data as Float32Array;
+    const data = output.logits;
     rows = beams.map((_, row) => data.subarray(row * vocab, (row + 1) * vocab));
     logNorms = beams.map((_, row) => output.logNorms?.[row]);
   }

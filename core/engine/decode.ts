@@ -3,7 +3,6 @@
  * then expanded to N rows and all N candidates advance together, one forward pass per step.
  * Finished candidates leave the batch (their cache rows are dropped).
  */
-import type { Tensor } from 'onnxruntime-node';
 import { EngineInputError } from './errors.js';
 import { RowProcessor } from './logits.js';
 import { argmax, mulberry32, SamplerScratch, sampleToken } from './sampling.js';
@@ -14,7 +13,8 @@ import type { DecodeOptions, GeneratedCandidate, TextTokenizer } from './types.j
 export interface DecodeContext {
   decoder: Decoder;
   tokenizer: TextTokenizer;
-  endToken: number;
+  /** Tokens that end a candidate (a chat model may have several: <|im_end|>, <|endoftext|>). */
+  endTokens: ReadonlySet<number>;
   contextWindow: number;
 }
 
@@ -44,7 +44,7 @@ export async function prefill(
   decoder: Decoder,
   prompt: readonly number[],
   newTokens: number,
-): Promise<{ cache: KvCache; last: Float32Array; lastLogNorm: number; logits: Tensor }> {
+): Promise<{ cache: KvCache; last: Float32Array; lastLogNorm: number }> {
   const length = prompt.length;
   const outputs = await decoder.forward({
     inputIds: BigInt64Array.from(prompt, BigInt),
@@ -56,8 +56,8 @@ export async function prefill(
     reserve: length + newTokens,
   });
   const vocab = decoder.shape.vocabSize;
-  const last = (outputs.logits.data as Float32Array).subarray((length - 1) * vocab, length * vocab);
-  return { cache: outputs.present, last, lastLogNorm: logNormOf(outputs, length - 1, last), logits: outputs.logits };
+  const last = outputs.logits.subarray((length - 1) * vocab, length * vocab);
+  return { cache: outputs.present, last, lastLogNorm: logNormOf(outputs, length - 1, last) };
 }
 
 /**
@@ -94,13 +94,13 @@ export function toGenerated(raw: RawCandidate, tokenizer: TextTokenizer): Genera
  * penalties or truncation) at each chosen token, end token included when produced.
  */
 export async function sampleOrGreedy(context: DecodeContext, prompt: readonly number[], options: DecodeOptions): Promise<RawCandidate[]> {
-  const { decoder, endToken } = context;
+  const { decoder, endTokens } = context;
   const vocab = decoder.shape.vocabSize;
   const maxNew = newTokenBudget(context, prompt, options.maxNewTokens);
   const greedy = options.strategy === 'greedy' || options.temperature <= 0;
   const count = options.strategy === 'greedy' ? 1 : Math.max(1, Math.floor(options.numCandidates));
   const random = mulberry32(options.seed ?? Math.floor(Math.random() * 2 ** 32));
-  const processor = new RowProcessor(vocab, prompt, options, endToken);
+  const processor = new RowProcessor(vocab, prompt, options, endTokens);
   const scratch = new SamplerScratch(vocab);
   const candidates: RawCandidate[] = Array.from({ length: count }, () => ({ tokens: [], logprob: 0, finished: false }));
 
@@ -110,13 +110,12 @@ export async function sampleOrGreedy(context: DecodeContext, prompt: readonly nu
     const token = greedy ? argmax(raw) : sampleToken(raw, options, random, scratch);
     processor.restore();
     candidate.logprob += raw[token] - rawLogNorm;
-    if (token === endToken) candidate.finished = true;
+    if (endTokens.has(token)) candidate.finished = true;
     else candidate.tokens.push(token);
   };
 
   const first = await prefill(decoder, prompt, maxNew);
   for (const candidate of candidates) choose(first.last, first.lastLogNorm, candidate);
-  first.logits.dispose();
 
   // Cache row r belongs to candidates[active[r]].
   let active = candidates.map((_, i) => i).filter((i) => !candidates[i].finished);
@@ -124,12 +123,11 @@ export async function sampleOrGreedy(context: DecodeContext, prompt: readonly nu
   for (let step = 1; step < maxNew && active.length > 0; step++) {
     const outputs = await stepBatch(decoder, cache, active.map((i) => candidates[i].tokens.at(-1)!));
     cache = outputs.present;
-    const data = outputs.logits.data as Float32Array;
+    const data = outputs.logits;
     active.forEach((index, row) => {
       const raw = data.subarray(row * vocab, (row + 1) * vocab);
       choose(raw, logNormOf(outputs, row, raw), candidates[index]);
     });
-    outputs.logits.dispose();
     const stillRunning = active.flatMap((index, row) => (candidates[index].finished ? [] : [row]));
     // Finished candidates leave the batch, so the remaining steps run on fewer rows.
     if (stillRunning.length > 0) cache = decoder.selectRows(cache, stillRunning);

@@ -8,6 +8,7 @@
  *   it in place and returns only the new tokens' keys and values, which are written into free slots.
  */
 import { Tensor, type InferenceSession } from 'onnxruntime-node';
+import { floatArray, halfToFloat, type FloatArray, type FloatType } from './dtype.js';
 import { planRowMoves, type KvCache } from './kv-cache.js';
 import { logSumExp } from './sampling.js';
 
@@ -27,8 +28,8 @@ export interface ForwardInputs {
 }
 
 export interface Scores {
-  /** [batch, seq, vocab]. */
-  logits: Tensor;
+  /** [batch, seq, vocab] as float32 (float16 graphs' logits are widened once per pass). */
+  logits: Float32Array;
   /** [batch * seq]: log sum exp of each position's logits, where the graph computes it (slot cache). */
   logNorms?: Float32Array;
 }
@@ -44,9 +45,19 @@ export function logNormOf(scores: Scores, index: number, row: Float32Array): num
 
 export interface DecoderShape {
   layers: number;
-  heads: number;
+  /** Key/value heads: the cache's second dimension (fewer than query heads with grouped-query attention). */
+  kvHeads: number;
   headDim: number;
   vocabSize: number;
+  /** Element type of the key/value cache (float16 for fp16 and q4f16 graphs). */
+  cacheType: FloatType;
+}
+
+/** A float32 view of an output tensor's values (float16 ones widened), after which the tensor is freed. */
+export function floatValues(tensor: Tensor): Float32Array {
+  const data = tensor.type === 'float16' ? halfToFloat(tensor.data as Uint16Array) : (tensor.data as Float32Array);
+  tensor.dispose();
+  return data;
 }
 
 export type DecoderGraph = 'slot-cache' | 'standard';
@@ -54,12 +65,14 @@ export type DecoderGraph = 'slot-cache' | 'standard';
 export abstract class Decoder {
   abstract readonly graph: DecoderGraph;
   /** Reused by `selectRows` to park rows of a cycle of moves. */
-  private scratch = new Float32Array(0);
+  private scratch: FloatArray;
 
   constructor(
     readonly session: InferenceSession,
     readonly shape: DecoderShape,
-  ) {}
+  ) {
+    this.scratch = floatArray(shape.cacheType, 0);
+  }
 
   abstract forward(inputs: ForwardInputs): Promise<ForwardOutputs>;
 
@@ -72,14 +85,18 @@ export abstract class Decoder {
   }
 
   /** A buffer of `length` floats for cache rows: zero-filled, unless the caller overwrites all of it. */
-  protected buffer(length: number, _overwritten = false): Float32Array {
-    return new Float32Array(length);
+  protected buffer(length: number, _overwritten = false): FloatArray {
+    return floatArray(this.shape.cacheType, length);
   }
 
-  /** Empty per-layer tensors [batch, heads, 0, headDim]: a pass without past. */
+  protected cacheTensor(data: FloatArray, dims: readonly number[]): Tensor {
+    return new Tensor(this.shape.cacheType, data, dims);
+  }
+
+  /** Empty per-layer tensors [batch, kvHeads, 0, headDim]: a pass without past. */
   protected emptyPast(batch: number): Tensor[] {
-    const { layers, heads, headDim } = this.shape;
-    return Array.from({ length: 2 * layers }, () => new Tensor('float32', new Float32Array(0), [batch, heads, 0, headDim]));
+    const { layers, kvHeads, headDim } = this.shape;
+    return Array.from({ length: 2 * layers }, () => this.cacheTensor(this.buffer(0), [batch, kvHeads, 0, headDim]));
   }
 
   protected tokenFeeds(inputs: Omit<ForwardInputs, 'past' | 'reserve'>, maskWidth: number, mask: BigInt64Array): Record<string, Tensor> {
@@ -100,31 +117,32 @@ export abstract class Decoder {
   selectRows(cache: KvCache, rows: readonly number[]): KvCache {
     const identity = rows.length === cache.batch && rows.every((row, i) => row === i);
     if (identity) return cache;
-    const { heads, headDim } = this.shape;
-    const rowSize = heads * cache.capacity * headDim;
-    const dims = [rows.length, heads, cache.capacity, headDim];
+    const { kvHeads, headDim } = this.shape;
+    const rowSize = kvHeads * cache.capacity * headDim;
+    const dims = [rows.length, kvHeads, cache.capacity, headDim];
     const resized = (tensors: Tensor[]): KvCache => ({ tensors, batch: rows.length, length: cache.length, capacity: cache.capacity });
     if (rows.length > cache.batch) {
       const tensors = cache.tensors.map((tensor) => {
-        const source = tensor.data as Float32Array;
+        const source = tensor.data as FloatArray;
         const target = this.buffer(rows.length * rowSize, true);
         rows.forEach((row, i) => target.set(source.subarray(row * rowSize, (row + 1) * rowSize), i * rowSize));
-        return new Tensor('float32', target, dims);
+        return this.cacheTensor(target, dims);
       });
       this.dispose(cache);
       return resized(tensors);
     }
     const plan = planRowMoves(rows);
     const slots = plan.reduce((most, move) => Math.max(most, move.from < 0 ? -move.from : 0), 0);
-    if (this.scratch.length < slots * rowSize) this.scratch = new Float32Array(slots * rowSize);
+    if (this.scratch.length < slots * rowSize) this.scratch = floatArray(this.shape.cacheType, slots * rowSize);
+    const scratch = this.scratch;
     const tensors = cache.tensors.map((tensor) => {
-      const data = tensor.data as Float32Array;
+      const data = tensor.data as FloatArray;
       for (const { from, to } of plan) {
-        if (to < 0) this.scratch.set(data.subarray(from * rowSize, (from + 1) * rowSize), (-to - 1) * rowSize);
-        else if (from < 0) data.set(this.scratch.subarray((-from - 1) * rowSize, -from * rowSize), to * rowSize);
+        if (to < 0) scratch.set(data.subarray(from * rowSize, (from + 1) * rowSize), (-to - 1) * rowSize);
+        else if (from < 0) data.set(scratch.subarray((-from - 1) * rowSize, -from * rowSize), to * rowSize);
         else data.copyWithin(to * rowSize, from * rowSize, (from + 1) * rowSize);
       }
-      return new Tensor('float32', data.subarray(0, rows.length * rowSize), dims);
+      return this.cacheTensor(data.subarray(0, rows.length * rowSize), dims);
     });
     for (const tensor of cache.tensors) tensor.dispose();
     return resized(tensors);
@@ -168,7 +186,7 @@ export class ConcatCacheDecoder extends Decoder {
       tensors.push(results[`present.${layer}.key`], results[`present.${layer}.value`]);
     }
     const length = pastLength + seq;
-    return { logits: results.logits, present: { tensors, batch, length, capacity: length } };
+    return { logits: floatValues(results.logits), present: { tensors, batch, length, capacity: length } };
   }
 
   async logitsOnly(inputs: Omit<ForwardInputs, 'past' | 'reserve'>): Promise<Scores> {
@@ -196,12 +214,13 @@ export class SlotCacheDecoder extends Decoder {
    * caches' worth (the prompt's and the candidates') and `MAX_POOLED_BYTES`, so that one long prompt
    * does not pin its cache's memory for good.
    */
-  private readonly free: Float32Array[] = [];
+  private readonly free: FloatArray[] = [];
 
   override dispose(cache: KvCache): void {
     for (const tensor of cache.tensors) {
-      const data = tensor.data as Float32Array;
-      this.free.push(new Float32Array(data.buffer, 0, data.buffer.byteLength / Float32Array.BYTES_PER_ELEMENT));
+      const data = tensor.data as FloatArray;
+      const whole = data instanceof Uint16Array ? new Uint16Array(data.buffer) : new Float32Array(data.buffer);
+      this.free.push(whole);
       tensor.dispose();
     }
     this.free.sort((a, b) => b.length - a.length);
@@ -215,12 +234,12 @@ export class SlotCacheDecoder extends Decoder {
   }
 
   /** The smallest free buffer that fits (zeroed unless `overwritten`), else a new one. */
-  protected override buffer(length: number, overwritten = false): Float32Array {
+  protected override buffer(length: number, overwritten = false): FloatArray {
     let best = -1;
     this.free.forEach((buffer, i) => {
       if (buffer.length >= length && (best < 0 || buffer.length < this.free[best].length)) best = i;
     });
-    if (best < 0) return new Float32Array(length);
+    if (best < 0) return floatArray(this.shape.cacheType, length);
     const [buffer] = this.free.splice(best, 1);
     const view = buffer.subarray(0, length);
     return overwritten ? view : view.fill(0);
@@ -267,14 +286,14 @@ export class SlotCacheDecoder extends Decoder {
     for (let layer = 0; layer < this.shape.layers; layer++) {
       updates.push(results[`cache_update.${layer}.key`], results[`cache_update.${layer}.value`]);
     }
-    const logNorms = results.log_normalizer.data as Float32Array;
-    return { scores: { logits: results.logits, logNorms }, updates };
+    const logNorms = floatValues(results.log_normalizer);
+    return { scores: { logits: floatValues(results.logits), logNorms }, updates };
   }
 
   private allocate(batch: number, capacity: number): KvCache {
-    const { layers, heads, headDim } = this.shape;
-    const dims = [batch, heads, capacity, headDim];
-    const tensors = Array.from({ length: 2 * layers }, () => new Tensor('float32', this.buffer(batch * heads * capacity * headDim), dims));
+    const { layers, kvHeads, headDim } = this.shape;
+    const dims = [batch, kvHeads, capacity, headDim];
+    const tensors = Array.from({ length: 2 * layers }, () => this.cacheTensor(this.buffer(batch * kvHeads * capacity * headDim), dims));
     return { tensors, batch, length: 0, capacity };
   }
 
@@ -284,10 +303,10 @@ export class SlotCacheDecoder extends Decoder {
     const { headDim } = this.shape;
     const filled = cache.length * headDim;
     cache.tensors.forEach((tensor, i) => {
-      const source = tensor.data as Float32Array;
-      const target = grown.tensors[i].data as Float32Array;
-      for (let block = 0; block < cache.batch * this.shape.heads; block++) {
-        target.set(source.subarray(block * cache.capacity * headDim, block * cache.capacity * headDim + filled), block * capacity * headDim);
+      const source = tensor.data as FloatArray;
+      const target = grown.tensors[i].data as FloatArray;
+      for (let block = 0; block < cache.batch * this.shape.kvHeads; block++) {
+        target.set(source.subarray(block * cache.capacity * headDim, block * cache.capacity * headDim + filled) , block * capacity * headDim);
       }
     });
     this.dispose(cache);
@@ -299,10 +318,10 @@ export class SlotCacheDecoder extends Decoder {
     const { headDim } = this.shape;
     const run = seq * headDim;
     updates.forEach((update, i) => {
-      const source = update.data as Float32Array;
-      const target = cache.tensors[i].data as Float32Array;
-      for (let block = 0; block < cache.batch * this.shape.heads; block++) {
-        target.set(source.subarray(block * run, (block + 1) * run), (block * cache.capacity + cache.length) * headDim);
+      const source = update.data as FloatArray;
+      const target = cache.tensors[i].data as FloatArray;
+      for (let block = 0; block < cache.batch * this.shape.kvHeads; block++) {
+        target.set(source.subarray(block * run, (block + 1) * run) , (block * cache.capacity + cache.length) * headDim);
       }
       update.dispose();
     });

@@ -68,7 +68,7 @@ describe('RowProcessor in place', () => {
     row[5] = 2;
     row[6] = -2;
     const raw = Float32Array.from(row);
-    const processor = new RowProcessor(100, [5, 6], { repetitionPenalty: 2, noRepeatNgramSize: 2, minNewTokens: 10 }, 99);
+    const processor = new RowProcessor(100, [5, 6], { repetitionPenalty: 2, noRepeatNgramSize: 2, minNewTokens: 10 }, new Set([99]));
     // Generated 7 8 ... 7: the bigram (7, 8) exists, so 8 is banned after a 7.
     const generated = [7, 8, 6, 7];
     expect(processor.apply(row, generated)).toBe(true);
@@ -85,7 +85,7 @@ describe('RowProcessor in place', () => {
     expect(max + Math.log(rawMass + processor.massDelta(max))).toBeCloseTo(logSumExp(row), 8);
     processor.restore();
     expect(row).toEqual(raw);
-    const plain = new RowProcessor(100, [5], { repetitionPenalty: 1, noRepeatNgramSize: 0, minNewTokens: 0 }, 99);
+    const plain = new RowProcessor(100, [5], { repetitionPenalty: 1, noRepeatNgramSize: 0, minNewTokens: 0 }, new Set([99]));
     expect(plain.apply(row, generated)).toBe(false);
   });
 });
@@ -115,10 +115,9 @@ describe('forward passes and cache rows on the fixture', () => {
   let prompt: number[];
   const calls: RunCall[] = [];
   beforeAll(async () => {
-    engine = await loadEngine(FIXTURE, { device: 'cpu', cudaFallback: false, spinning: true });
+    engine = await loadEngine(FIXTURE, { device: 'cpu', fallback: 'fail', spinning: true });
     decoder = await openDecoder(calls);
-    const endToken = engine.tokenizer.tokenId(engine.format.end)!;
-    context = { decoder, tokenizer: engine.tokenizer, endToken, contextWindow: engine.info.contextWindow };
+    context = { decoder, tokenizer: engine.tokenizer, endTokens: new Set(engine.info.endTokens), contextWindow: engine.info.contextWindow };
     prompt = engine.encodeTurns([{ role: 'user', text: 'Tell me about the highest mountain.' }]);
   });
   afterAll(async () => {
@@ -154,17 +153,17 @@ describe('forward passes and cache rows on the fixture', () => {
       context: Array.from({ length: 40 + i }, (_, j) => (j * 7 + i) % 500),
       continuation: Array.from({ length: 5 + (i % 6) }, (_, j) => (j * 13 + i) % 500),
     }));
-    await scorePairs({ decoder, contextWindow: engine.info.contextWindow, bosToken: context.endToken }, pairs);
+    await scorePairs({ decoder, contextWindow: engine.info.contextWindow, bosToken: engine.info.endTokens[0] }, pairs);
     const width = Math.max(...pairs.map((pair) => pair.context.length + pair.continuation.length));
     expect(calls).toEqual([{ batch: 16, seq: width }]);
   });
 
   it('selects cache rows in place, returning the cache itself for all rows in order', () => {
-    const rowSize = decoder.shape.heads * 3 * decoder.shape.headDim;
+    const rowSize = decoder.shape.kvHeads * 3 * decoder.shape.headDim;
     const makeCache = (batch: number): KvCache => ({
       tensors: Array.from({ length: 2 * decoder.shape.layers }, (_, t) => {
         const data = Float32Array.from({ length: batch * rowSize }, (_, i) => t * 1e6 + i);
-        return new Tensor('float32', data, [batch, decoder.shape.heads, 3, decoder.shape.headDim]);
+        return new Tensor('float32', data, [batch, decoder.shape.kvHeads, 3, decoder.shape.headDim]);
       }),
       batch,
       length: 2,
@@ -181,7 +180,7 @@ describe('forward passes and cache rows on the fixture', () => {
       const selected = decoder.selectRows(cache, rows);
       expect(selected.batch).toBe(rows.length);
       selected.tensors.forEach((tensor, t) => {
-        expect(tensor.dims).toEqual([rows.length, decoder.shape.heads, 3, decoder.shape.headDim]);
+        expect(tensor.dims).toEqual([rows.length, decoder.shape.kvHeads, 3, decoder.shape.headDim]);
         expect(Array.from(tensor.data as Float32Array)).toEqual(expected[t]);
       });
       decoder.dispose(selected);

@@ -53,8 +53,8 @@ function countingSession(session: InferenceSession, calls: RunCall[]): Inference
 export async function openDecoder(calls?: RunCall[], graph: DecoderGraph = 'slot-cache'): Promise<Decoder> {
   const folder = await readModelFolder(FIXTURE);
   const path = graph === 'slot-cache' ? folder.slotCachePath! : folder.onnxPath;
-  const { session } = await createInferenceSession(path, { device: 'cpu', cudaFallback: false });
-  const shape = { layers: folder.layers, heads: folder.heads, headDim: folder.hidden / folder.heads, vocabSize: folder.vocabSize };
+  const { session } = await createInferenceSession(path, { device: 'cpu', fallback: 'fail' });
+  const shape = { layers: folder.layers, kvHeads: folder.kvHeads, headDim: folder.headDim, vocabSize: folder.vocabSize, cacheType: 'float32' as const };
   const counted = calls ? countingSession(session, calls) : session;
   return graph === 'slot-cache' ? new SlotCacheDecoder(counted, shape) : new ConcatCacheDecoder(counted, shape);
 }
@@ -70,7 +70,7 @@ export async function fullLogits(decoder: Decoder, tokens: number[]): Promise<Fl
     positionIds: BigInt64Array.from({ length }, (_, i) => BigInt(i)),
   });
   const vocab = decoder.shape.vocabSize;
-  const data = logits.data as Float32Array;
+  const data = logits;
   return Array.from({ length }, (_, i) => data.slice(i * vocab, (i + 1) * vocab));
 }
 
