@@ -309,7 +309,7 @@ function limitEngine(engine: DialogueEngine, slots: Semaphore): DialogueEngine {
     encodeDialogue: (parts, reserve) => engine.encodeDialogue(parts, reserve),
     encodeTurns: (turns) => engine.encodeTurns(turns),
     encodeMessages: (messages, options) => engine.encodeMessages(messages, options),
-    generate: (prompt, options) => slots.use(() => engine.generate(prompt, options)),
+    generate: (prompt, options, control) => slots.use(() => engine.generate(prompt, options, control)),
     score: (pairs) => slots.use(() => engine.score(pairs)),
     dispose: () => engine.dispose(),
   };

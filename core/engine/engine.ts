@@ -1,14 +1,14 @@
 /** The DialogueEngine: a model folder, its tokenizer and prompt format, an ONNX session, decoding. */
 import type { InferenceSession } from 'onnxruntime-node';
-import { beamSearch } from './beam.js';
-import { sampleOrGreedy, toGenerated, type DecodeContext } from './decode.js';
+import { BeamJob } from './beam.js';
+import { SamplingJob, toGenerated, type DecodeContext } from './decode.js';
 import { ConcatCacheDecoder, SlotCacheDecoder, type Decoder, type DecoderGraph, type DecoderShape } from './decoder.js';
 import { ModelFolderError, UnsupportedModelError, type EngineDevice } from './errors.js';
 import { readModelFolder, type ModelFolder } from './model-folder.js';
 import { ChatTemplateEncoder, templateSpecialTokens } from './prompt/chat-template.js';
 import { DialogueEncoder, dialoGptFormat } from './prompt/dialogue-format.js';
 import type { PromptEncoder } from './prompt/types.js';
-import { scorePairs } from './score.js';
+import { DEFAULT_SCHEDULER, DecodeScheduler } from './scheduler.js';
 import { createInferenceSession } from './session.js';
 import { HfTextTokenizer } from './tokenizer.js';
 import type { PromptParts } from '../types.js';
@@ -20,6 +20,7 @@ import type {
   EncodedPrompt,
   EngineOptions,
   GeneratedCandidate,
+  GenerateControl,
   ModelInfo,
   ScorePair,
   TextTokenizer,
@@ -33,6 +34,7 @@ export interface LoadedDialogueEngine extends DialogueEngine {
 
 class OnnxDialogueEngine implements LoadedDialogueEngine {
   private readonly decodeContext: DecodeContext;
+  private readonly scheduler: DecodeScheduler;
 
   constructor(
     readonly info: ModelInfo,
@@ -40,10 +42,16 @@ class OnnxDialogueEngine implements LoadedDialogueEngine {
     private readonly prompt: PromptEncoder,
     readonly format: DialogueFormat | undefined,
     private readonly decoder: Decoder,
-    private readonly bosToken: number,
+    bosToken: number,
     readonly device: EngineDevice,
+    batching: { maxBatchRows?: number; prefillChunk?: number },
   ) {
-    this.decodeContext = { decoder, tokenizer, endTokens: new Set(info.endTokens), contextWindow: info.contextWindow };
+    this.decodeContext = { vocabSize: decoder.shape.vocabSize, endTokens: new Set(info.endTokens), contextWindow: info.contextWindow };
+    this.scheduler = new DecodeScheduler(
+      decoder,
+      { decoder, contextWindow: info.contextWindow, bosToken },
+      { maxRows: batching.maxBatchRows ?? DEFAULT_SCHEDULER.maxRows, prefillChunk: batching.prefillChunk ?? DEFAULT_SCHEDULER.prefillChunk },
+    );
   }
 
   get graph(): DecoderGraph {
@@ -66,13 +74,14 @@ class OnnxDialogueEngine implements LoadedDialogueEngine {
     return this.prompt.encodeMessages(messages, options);
   }
 
-  async generate(prompt: number[], options: DecodeOptions): Promise<GeneratedCandidate[]> {
-    const raw = options.strategy === 'beam' ? await beamSearch(this.decodeContext, prompt, options) : await sampleOrGreedy(this.decodeContext, prompt, options);
+  async generate(prompt: number[], options: DecodeOptions, control: GenerateControl = {}): Promise<GeneratedCandidate[]> {
+    const job = options.strategy === 'beam' ? new BeamJob(this.decodeContext, prompt, options) : new SamplingJob(this.decodeContext, prompt, options);
+    const raw = await this.scheduler.run(job, control.signal);
     return raw.map((candidate) => toGenerated(candidate, this.tokenizer));
   }
 
   score(pairs: ScorePair[]): Promise<number[]> {
-    return scorePairs({ decoder: this.decoder, contextWindow: this.info.contextWindow, bosToken: this.bosToken }, pairs);
+    return this.scheduler.score(pairs);
   }
 
   async dispose(): Promise<void> {
@@ -165,5 +174,5 @@ export async function loadEngine(modelDir: string, options: EngineOptions): Prom
     generation: folder.generation,
   };
   progress(`model ready on ${device}`, 1);
-  return new OnnxDialogueEngine(info, tokenizer, prompt, format, decoder, folder.bosTokenId ?? endTokens[0], device);
+  return new OnnxDialogueEngine(info, tokenizer, prompt, format, decoder, folder.bosTokenId ?? endTokens[0], device, options);
 }
