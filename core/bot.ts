@@ -284,7 +284,8 @@ function configFile(loaded: LoadedConfig): string {
 function engineOptionsFrom(config: BotConfig): EngineOptions {
   return {
     device: config.engine.device,
-    cudaFallback: config.engine.cudaFallback,
+    fallback: config.engine.fallback,
+    dtype: config.engine.dtype,
     intraOpThreads: config.engine.intraOpThreads,
     interOpThreads: config.engine.interOpThreads,
   };
@@ -302,9 +303,13 @@ function limitEngine(engine: DialogueEngine, slots: Semaphore): DialogueEngine {
     get format() {
       return engine.format;
     },
+    get direction() {
+      return engine.direction;
+    },
     encodeDialogue: (parts, reserve) => engine.encodeDialogue(parts, reserve),
     encodeTurns: (turns) => engine.encodeTurns(turns),
-    generate: (prompt, options) => slots.use(() => engine.generate(prompt, options)),
+    encodeMessages: (messages, options) => engine.encodeMessages(messages, options),
+    generate: (prompt, options, control) => slots.use(() => engine.generate(prompt, options, control)),
     score: (pairs) => slots.use(() => engine.score(pairs)),
     dispose: () => engine.dispose(),
   };

@@ -40,6 +40,7 @@ export async function loadConfig(file?: string, options: LoadConfigOptions = {})
   if (problems.length > 0) throw ConfigError.combine(problems);
 
   delete data.$schema;
+  applyDeprecations(data as unknown as BotConfig, warnings);
   return { config: data as unknown as BotConfig, file: file ? path : undefined, dir: dirname(path), warnings };
 }
 
@@ -61,6 +62,17 @@ function normalizeToggledSections(data: Record<string, unknown>, env: NodeJS.Pro
       }
     }
   }
+}
+
+/** Old spellings still read, with a warning that names the new one. */
+function applyDeprecations(config: BotConfig, warnings: string[]): void {
+  const engine = config.engine;
+  if (engine.cudaFallback !== undefined) {
+    warnings.push('engine.cudaFallback is deprecated: write engine.fallback: cpu (was true) or fail (was false)');
+    engine.fallback ??= engine.cudaFallback ? 'cpu' : 'fail';
+    delete engine.cudaFallback;
+  }
+  engine.fallback ??= 'cpu';
 }
 
 /** Rules a schema cannot say across fields. */

@@ -4,8 +4,12 @@ import type { DecodeOptions } from '../engine/types.js';
 export interface EngineConfig {
   /** Model folder (Hugging Face layout), relative to the config file. */
   model: string;
-  device: 'cpu' | 'cuda';
-  cudaFallback: boolean;
+  device: 'cpu' | 'webgpu' | 'cuda' | 'auto';
+  /** When the device is unavailable: CPU (default) or fail at start. Set from the deprecated `cudaFallback` too. */
+  fallback: 'cpu' | 'fail';
+  /** Deprecated spelling of `fallback`, still read. */
+  cudaFallback?: boolean;
+  dtype: 'auto' | 'fp32' | 'fp16' | 'q8' | 'int8' | 'uint8' | 'q4' | 'q4f16' | 'bnb4';
   intraOpThreads?: number;
   interOpThreads?: number;
   /** How many generations may run at once across all conversations. */

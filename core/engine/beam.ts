@@ -4,9 +4,9 @@
  * final when it ranks within the top `beamWidth` of its step, and the search stops once
  * `beamWidth` hypotheses are final (so width 1 is exactly greedy decoding).
  */
-import { newTokenBudget, prefill, stepBatch, type DecodeContext, type RawCandidate } from './decode.js';
+import { newTokenBudget, type DecodeContext, type DecodeJob, type RawCandidate } from './decode.js';
 import { RowProcessor } from './logits.js';
-import { logSumExp, maxOf, sumExpBelow, topKIndices } from './sampling.js';
+import { logSumExp, topKIndices } from './sampling.js';
 import type { DecodeOptions } from './types.js';
 
 interface Beam {
@@ -36,39 +36,46 @@ function processedLogNorm(processed: Float32Array, reference: number, rawMass: n
   return mass >= 0.01 * rawMass ? reference + Math.log(mass) : logSumExp(processed);
 }
 
-export async function beamSearch(context: DecodeContext, prompt: readonly number[], options: DecodeOptions): Promise<RawCandidate[]> {
-  const { decoder, endToken } = context;
-  const vocab = decoder.shape.vocabSize;
-  const width = Math.max(1, Math.floor(options.beamWidth));
-  const maxNew = newTokenBudget(context, prompt, options.maxNewTokens);
-  const processor = new RowProcessor(vocab, prompt, options, endToken);
-  const normalised = (sum: number, length: number) => sum / Math.max(1, length) ** options.lengthPenalty;
-
-  const first = await prefill(decoder, prompt, maxNew);
-  let cache = first.cache;
-  let logits = first.logits;
-  let rows: Float32Array[] = [first.last];
-  // Raw log-normalisers from the graph where it computes them (slot cache), else from each row.
-  let logNorms: (number | undefined)[] = [first.lastLogNorm];
-  let beams: Beam[] = [{ tokens: [], processed: 0, raw: 0 }];
-  const final: Hypothesis[] = [];
-
+export class BeamJob implements DecodeJob {
+  readonly reserve: number;
+  private readonly maxNew: number;
+  private readonly width: number;
+  private readonly processor: RowProcessor;
+  private beams: Beam[] = [{ tokens: [], processed: 0, raw: 0 }];
+  private readonly final: Hypothesis[] = [];
+  private step = 0;
   // Per beam, 2 * width expansions are enough: at most `width` of them can be end tokens taking slots.
-  const perBeam = 2 * width;
-  const indices = new Int32Array(perBeam);
-  const processedValues = new Float64Array(perBeam);
-  for (let step = 0; ; step++) {
+  private readonly indices: Int32Array;
+  private readonly processedValues: Float64Array;
+
+  constructor(
+    private readonly context: DecodeContext,
+    readonly prompt: readonly number[],
+    private readonly options: DecodeOptions,
+  ) {
+    this.width = Math.max(1, Math.floor(options.beamWidth));
+    this.maxNew = newTokenBudget(context, prompt, options.maxNewTokens);
+    this.reserve = prompt.length + this.maxNew;
+    this.processor = new RowProcessor(context.vocabSize, prompt, options, context.endTokens);
+    this.indices = new Int32Array(2 * this.width);
+    this.processedValues = new Float64Array(2 * this.width);
+  }
+
+  private normalised(sum: number, length: number): number {
+    return sum / Math.max(1, length) ** this.options.lengthPenalty;
+  }
+
+  advance(rows: readonly Float32Array[], logNorms: readonly number[]): number[] {
+    const { processor, indices, processedValues } = this;
+    const perBeam = 2 * this.width;
     const expansions: Expansion[] = [];
-    beams.forEach((beam, parent) => {
+    this.beams.forEach((beam, parent) => {
       const raw = rows[parent];
-      // Masses are taken relative to a reference: the log-normaliser when known (mass 1), else the max.
-      const known = logNorms[parent];
-      const reference = known ?? maxOf(raw);
-      const rawMass = known !== undefined ? 1 : sumExpBelow(raw, reference);
-      const rawLogNorm = reference + Math.log(rawMass);
+      // Masses are taken relative to the raw log-normaliser (mass 1).
+      const reference = logNorms[parent];
       // Processors change the row in place; its raw values come back with `restore`.
       const changed = processor.apply(raw, beam.tokens);
-      const logNorm = changed ? processedLogNorm(raw, reference, rawMass, processor.massDelta(reference)) : rawLogNorm;
+      const logNorm = changed ? processedLogNorm(raw, reference, 1, processor.massDelta(reference)) : reference;
       const count = topKIndices(raw, perBeam, indices);
       for (let i = 0; i < count; i++) processedValues[i] = raw[indices[i]];
       processor.restore();
@@ -79,45 +86,43 @@ export async function beamSearch(context: DecodeContext, prompt: readonly number
           token,
           tokens: beam.tokens,
           processed: beam.processed + processedValues[i] - logNorm,
-          raw: beam.raw + raw[token] - rawLogNorm,
+          raw: beam.raw + raw[token] - reference,
         });
       }
     });
-    logits.dispose();
     expansions.sort((a, b) => b.processed - a.processed);
 
     const next: Expansion[] = [];
     for (const [rank, expansion] of expansions.entries()) {
-      if (next.length === width) break;
-      if (expansion.token !== endToken) next.push({ ...expansion, tokens: [...expansion.tokens, expansion.token] });
-      else if (rank < width) {
+      if (next.length === this.width) break;
+      if (!this.context.endTokens.has(expansion.token)) next.push({ ...expansion, tokens: [...expansion.tokens, expansion.token] });
+      else if (rank < this.width) {
         const length = expansion.tokens.length + 1;
-        final.push({ tokens: expansion.tokens, logprob: expansion.raw, finished: true, score: normalised(expansion.processed, length) });
+        this.final.push({ tokens: expansion.tokens, logprob: expansion.raw, finished: true, score: this.normalised(expansion.processed, length) });
       }
     }
-    beams = next;
-    if (final.length >= width || beams.length === 0 || step + 1 >= maxNew) break;
-
+    this.beams = next;
+    const done = this.final.length >= this.width || next.length === 0 || this.step + 1 >= this.maxNew;
+    this.step++;
     // Rows whose beam kept its slot stay in place; only the others are copied.
-    const reordered = decoder.selectRows(cache, next.map((expansion) => expansion.parent));
-    const output = await stepBatch(decoder, reordered, beams.map((beam) => beam.tokens.at(-1)!));
-    cache = output.present;
-    logits = output.logits;
-    const data = logits.data as Float32Array;
-    rows = beams.map((_, row) => data.subarray(row * vocab, (row + 1) * vocab));
-    logNorms = beams.map((_, row) => output.logNorms?.[row]);
+    return done ? [] : next.map((expansion) => expansion.parent);
   }
-  decoder.dispose(cache);
 
-  const unfinished: Hypothesis[] = beams.map((beam) => ({
-    tokens: beam.tokens,
-    logprob: beam.raw,
-    finished: false,
-    score: normalised(beam.processed, beam.tokens.length),
-  }));
-  const wanted = Math.min(width, Math.max(1, Math.floor(options.numCandidates)));
-  const byScore = (a: Hypothesis, b: Hypothesis) => b.score - a.score;
-  // Final hypotheses first; unfinished beams only fill up when too few ended within maxNewTokens.
-  const chosen = [...final.sort(byScore), ...unfinished.sort(byScore)].slice(0, wanted).sort(byScore);
-  return chosen.map(({ tokens, logprob, finished }) => ({ tokens, logprob, finished }));
+  nextTokens(): number[] {
+    return this.beams.map((beam) => beam.tokens.at(-1)!);
+  }
+
+  result(): RawCandidate[] {
+    const unfinished: Hypothesis[] = this.beams.map((beam) => ({
+      tokens: beam.tokens,
+      logprob: beam.raw,
+      finished: false,
+      score: this.normalised(beam.processed, beam.tokens.length),
+    }));
+    const wanted = Math.min(this.width, Math.max(1, Math.floor(this.options.numCandidates)));
+    const byScore = (a: Hypothesis, b: Hypothesis) => b.score - a.score;
+    // Final hypotheses first; unfinished beams only fill up when too few ended within maxNewTokens.
+    const chosen = [...this.final.sort(byScore), ...unfinished.sort(byScore)].slice(0, wanted).sort(byScore);
+    return chosen.map(({ tokens, logprob, finished }) => ({ tokens, logprob, finished }));
+  }
 }

@@ -1,28 +1,41 @@
 /**
- * Batched sampling / greedy decoding. The prompt is prefilled once (batch 1); its key/value cache is
- * then expanded to N rows and all N candidates advance together, one forward pass per step.
- * Finished candidates leave the batch (their cache rows are dropped).
+ * Sampling and greedy decoding as a job of the scheduler: the prompt is prefilled once, its cache row
+ * expanded to N candidates, and each step the job picks every candidate's next token from its row of
+ * logits; finished candidates leave the batch (their rows are dropped).
  */
-import type { Tensor } from 'onnxruntime-node';
 import { EngineInputError } from './errors.js';
 import { RowProcessor } from './logits.js';
 import { argmax, mulberry32, SamplerScratch, sampleToken } from './sampling.js';
-import { logNormOf, type Decoder } from './decoder.js';
-import type { KvCache } from './kv-cache.js';
 import type { DecodeOptions, GeneratedCandidate, TextTokenizer } from './types.js';
 
-export interface DecodeContext {
-  decoder: Decoder;
-  tokenizer: TextTokenizer;
-  endToken: number;
-  contextWindow: number;
-}
-
-/** Generated tokens, summed raw log-probability, and whether the end token was produced. */
+/** Generated tokens, summed raw log-probability, and whether an end token was produced. */
 export interface RawCandidate {
   tokens: number[];
   logprob: number;
   finished: boolean;
+}
+
+/** What decoding needs to know of the model. */
+export interface DecodeContext {
+  vocabSize: number;
+  /** Tokens that end a candidate (a chat model may have several: <|im_end|>, <|endoftext|>). */
+  endTokens: ReadonlySet<number>;
+  contextWindow: number;
+}
+
+/**
+ * One turn's decoding, stepped by the scheduler. Each call of `advance` gets the logits of the
+ * job's rows (after the prefill: one row, the prompt's last position) and returns which of those
+ * rows continue, in order; repeats expand a row (the prompt's, into N candidates); [] ends the job.
+ */
+export interface DecodeJob {
+  readonly prompt: readonly number[];
+  /** Positions its rows will hold at most: the prompt and every new token. */
+  readonly reserve: number;
+  advance(rows: readonly Float32Array[], logNorms: readonly number[]): number[];
+  /** The token each continuing row feeds next, in row order. */
+  nextTokens(): number[];
+  result(): RawCandidate[];
 }
 
 /** How many new tokens fit after `prompt`; throws when none do. */
@@ -34,46 +47,6 @@ export function newTokenBudget(context: DecodeContext, prompt: readonly number[]
     throw new EngineInputError(`prompt of ${prompt.length} tokens fills the model's context window (${context.contextWindow})`);
   }
   return Math.min(maxNewTokens, room);
-}
-
-/**
- * Runs the prompt once with batch 1: returns its cache, with room for `newTokens` more, and the
- * logits of its last position.
- */
-export async function prefill(
-  decoder: Decoder,
-  prompt: readonly number[],
-  newTokens: number,
-): Promise<{ cache: KvCache; last: Float32Array; lastLogNorm: number; logits: Tensor }> {
-  const length = prompt.length;
-  const outputs = await decoder.forward({
-    inputIds: BigInt64Array.from(prompt, BigInt),
-    batch: 1,
-    seq: length,
-    attentionMask: new BigInt64Array(length).fill(1n),
-    positionIds: BigInt64Array.from({ length }, (_, i) => BigInt(i)),
-    past: null,
-    reserve: length + newTokens,
-  });
-  const vocab = decoder.shape.vocabSize;
-  const last = (outputs.logits.data as Float32Array).subarray((length - 1) * vocab, length * vocab);
-  return { cache: outputs.present, last, lastLogNorm: logNormOf(outputs, length - 1, last), logits: outputs.logits };
-}
-
-/**
- * One step for a batch whose rows all share the cache length (no padding): each row feeds one token.
- * CONSUMES `cache`: continue with the returned `present`.
- */
-export async function stepBatch(decoder: Decoder, cache: KvCache, lastTokens: readonly number[]) {
-  const batch = lastTokens.length;
-  return decoder.forward({
-    inputIds: BigInt64Array.from(lastTokens, BigInt),
-    batch,
-    seq: 1,
-    attentionMask: new BigInt64Array(batch * (cache.length + 1)).fill(1n),
-    positionIds: new BigInt64Array(batch).fill(BigInt(cache.length)),
-    past: cache,
-  });
 }
 
 export function toGenerated(raw: RawCandidate, tokenizer: TextTokenizer): GeneratedCandidate {
@@ -93,48 +66,63 @@ export function toGenerated(raw: RawCandidate, tokenizer: TextTokenizer): Genera
  * would be identical. Candidate logprob sums log-softmax of the RAW logits (no temperature,
  * penalties or truncation) at each chosen token, end token included when produced.
  */
-export async function sampleOrGreedy(context: DecodeContext, prompt: readonly number[], options: DecodeOptions): Promise<RawCandidate[]> {
-  const { decoder, endToken } = context;
-  const vocab = decoder.shape.vocabSize;
-  const maxNew = newTokenBudget(context, prompt, options.maxNewTokens);
-  const greedy = options.strategy === 'greedy' || options.temperature <= 0;
-  const count = options.strategy === 'greedy' ? 1 : Math.max(1, Math.floor(options.numCandidates));
-  const random = mulberry32(options.seed ?? Math.floor(Math.random() * 2 ** 32));
-  const processor = new RowProcessor(vocab, prompt, options, endToken);
-  const scratch = new SamplerScratch(vocab);
-  const candidates: RawCandidate[] = Array.from({ length: count }, () => ({ tokens: [], logprob: 0, finished: false }));
+export class SamplingJob implements DecodeJob {
+  readonly reserve: number;
+  private readonly maxNew: number;
+  private readonly greedy: boolean;
+  private readonly random: () => number;
+  private readonly processor: RowProcessor;
+  private readonly scratch: SamplerScratch;
+  private readonly candidates: RawCandidate[];
+  /** Row r of the batch belongs to candidates[active[r]]. */
+  private active: number[] = [];
+  private chosen = 0;
+
+  constructor(
+    private readonly context: DecodeContext,
+    readonly prompt: readonly number[],
+    private readonly options: DecodeOptions,
+  ) {
+    this.maxNew = newTokenBudget(context, prompt, options.maxNewTokens);
+    this.reserve = prompt.length + this.maxNew;
+    this.greedy = options.strategy === 'greedy' || options.temperature <= 0;
+    const count = options.strategy === 'greedy' ? 1 : Math.max(1, Math.floor(options.numCandidates));
+    this.random = mulberry32(options.seed ?? Math.floor(Math.random() * 2 ** 32));
+    this.processor = new RowProcessor(context.vocabSize, prompt, options, context.endTokens);
+    this.scratch = new SamplerScratch(context.vocabSize);
+    this.candidates = Array.from({ length: count }, () => ({ tokens: [], logprob: 0, finished: false }));
+  }
 
   /** Picks the next token of `candidate` from its row of raw logits (processed in place, then restored). */
-  const choose = (raw: Float32Array, rawLogNorm: number, candidate: RawCandidate) => {
-    processor.apply(raw, candidate.tokens);
-    const token = greedy ? argmax(raw) : sampleToken(raw, options, random, scratch);
-    processor.restore();
+  private choose(raw: Float32Array, rawLogNorm: number, candidate: RawCandidate): void {
+    this.processor.apply(raw, candidate.tokens);
+    const token = this.greedy ? argmax(raw) : sampleToken(raw, this.options, this.random, this.scratch);
+    this.processor.restore();
     candidate.logprob += raw[token] - rawLogNorm;
-    if (token === endToken) candidate.finished = true;
+    if (this.context.endTokens.has(token)) candidate.finished = true;
     else candidate.tokens.push(token);
-  };
-
-  const first = await prefill(decoder, prompt, maxNew);
-  for (const candidate of candidates) choose(first.last, first.lastLogNorm, candidate);
-  first.logits.dispose();
-
-  // Cache row r belongs to candidates[active[r]].
-  let active = candidates.map((_, i) => i).filter((i) => !candidates[i].finished);
-  let cache = decoder.selectRows(first.cache, active.map(() => 0));
-  for (let step = 1; step < maxNew && active.length > 0; step++) {
-    const outputs = await stepBatch(decoder, cache, active.map((i) => candidates[i].tokens.at(-1)!));
-    cache = outputs.present;
-    const data = outputs.logits.data as Float32Array;
-    active.forEach((index, row) => {
-      const raw = data.subarray(row * vocab, (row + 1) * vocab);
-      choose(raw, logNormOf(outputs, row, raw), candidates[index]);
-    });
-    outputs.logits.dispose();
-    const stillRunning = active.flatMap((index, row) => (candidates[index].finished ? [] : [row]));
-    // Finished candidates leave the batch, so the remaining steps run on fewer rows.
-    if (stillRunning.length > 0) cache = decoder.selectRows(cache, stillRunning);
-    active = stillRunning.map((row) => active[row]);
   }
-  decoder.dispose(cache);
-  return candidates;
+
+  advance(rows: readonly Float32Array[], logNorms: readonly number[]): number[] {
+    if (this.chosen === 0) {
+      // The prompt's last position: every candidate draws its first token from the same row.
+      for (const candidate of this.candidates) this.choose(rows[0], logNorms[0], candidate);
+      this.active = this.candidates.flatMap((candidate, i) => (candidate.finished ? [] : [i]));
+      this.chosen = 1;
+      return this.chosen < this.maxNew ? this.active.map(() => 0) : [];
+    }
+    this.active.forEach((index, row) => this.choose(rows[row], logNorms[row], this.candidates[index]));
+    this.chosen++;
+    const running = this.active.flatMap((index, row) => (this.candidates[index].finished ? [] : [row]));
+    this.active = running.map((row) => this.active[row]);
+    return this.chosen < this.maxNew ? running : [];
+  }
+
+  nextTokens(): number[] {
+    return this.active.map((index) => this.candidates[index].tokens.at(-1)!);
+  }
+
+  result(): RawCandidate[] {
+    return this.candidates;
+  }
 }

@@ -1,66 +1,87 @@
-/** The DialogueEngine: a model folder, its tokenizer and dialogue format, an ONNX session, decoding. */
-import { beamSearch } from './beam.js';
-import { sampleOrGreedy, toGenerated, type DecodeContext } from './decode.js';
-import { ModelFolderError } from './errors.js';
-import { DialogueEncoder, dialoGptFormat } from './format.js';
-import { readModelFolder } from './model-folder.js';
-import { scorePairs } from './score.js';
-import { ConcatCacheDecoder, SlotCacheDecoder, type Decoder, type DecoderGraph } from './decoder.js';
+/** The DialogueEngine: a model folder, its tokenizer and prompt format, an ONNX session, decoding. */
+import type { InferenceSession } from 'onnxruntime-node';
+import { BeamJob } from './beam.js';
+import { SamplingJob, toGenerated, type DecodeContext } from './decode.js';
+import { ConcatCacheDecoder, SlotCacheDecoder, type Decoder, type DecoderGraph, type DecoderShape } from './decoder.js';
+import { ModelFolderError, UnsupportedModelError, type EngineDevice } from './errors.js';
+import { readModelFolder, type ModelFolder } from './model-folder.js';
+import { ChatTemplateEncoder, templateSpecialTokens } from './prompt/chat-template.js';
+import { DialogueEncoder, dialoGptFormat } from './prompt/dialogue-format.js';
+import type { PromptEncoder } from './prompt/types.js';
+import { DEFAULT_SCHEDULER, DecodeScheduler } from './scheduler.js';
 import { createInferenceSession } from './session.js';
 import { HfTextTokenizer } from './tokenizer.js';
 import type { PromptParts } from '../types.js';
 import type {
+  ChatMessage,
   DecodeOptions,
   DialogueEngine,
   DialogueFormat,
+  EncodedPrompt,
   EngineOptions,
   GeneratedCandidate,
+  GenerateControl,
   ModelInfo,
   ScorePair,
   TextTokenizer,
 } from './types.js';
 
-/** A loaded engine also tells where its session runs (CUDA may have fallen back to CPU) and which graph it runs. */
+/** A loaded engine also tells where its session runs (a GPU may have fallen back to CPU) and which graph it runs. */
 export interface LoadedDialogueEngine extends DialogueEngine {
-  readonly device: 'cpu' | 'cuda';
+  readonly device: EngineDevice;
   readonly graph: DecoderGraph;
 }
 
 class OnnxDialogueEngine implements LoadedDialogueEngine {
-  private readonly encoder: DialogueEncoder;
   private readonly decodeContext: DecodeContext;
+  private readonly scheduler: DecodeScheduler;
 
   constructor(
     readonly info: ModelInfo,
     readonly tokenizer: TextTokenizer,
-    readonly format: DialogueFormat,
+    private readonly prompt: PromptEncoder,
+    readonly format: DialogueFormat | undefined,
     private readonly decoder: Decoder,
-    private readonly endToken: number,
-    readonly device: 'cpu' | 'cuda',
+    bosToken: number,
+    readonly device: EngineDevice,
+    batching: { maxBatchRows?: number; prefillChunk?: number },
   ) {
-    this.encoder = new DialogueEncoder(format, tokenizer, info.contextWindow);
-    this.decodeContext = { decoder, tokenizer, endToken, contextWindow: info.contextWindow };
+    this.decodeContext = { vocabSize: decoder.shape.vocabSize, endTokens: new Set(info.endTokens), contextWindow: info.contextWindow };
+    this.scheduler = new DecodeScheduler(
+      decoder,
+      { decoder, contextWindow: info.contextWindow, bosToken },
+      { maxRows: batching.maxBatchRows ?? DEFAULT_SCHEDULER.maxRows, prefillChunk: batching.prefillChunk ?? DEFAULT_SCHEDULER.prefillChunk },
+    );
   }
 
   get graph(): DecoderGraph {
     return this.decoder.graph;
   }
 
-  encodeDialogue(parts: PromptParts, reserve: number): { tokens: number[]; kept: PromptParts } {
-    return this.encoder.encodeDialogue(parts, reserve);
+  get direction(): 'forward' | 'backward' {
+    return this.prompt.direction;
+  }
+
+  encodeDialogue(parts: PromptParts, reserve: number): EncodedPrompt {
+    return this.prompt.encodeDialogue(parts, reserve);
   }
 
   encodeTurns(turns: Parameters<DialogueEngine['encodeTurns']>[0]): number[] {
-    return this.encoder.encodeTurns(turns);
+    return this.prompt.encodeTurns(turns);
   }
 
-  async generate(prompt: number[], options: DecodeOptions): Promise<GeneratedCandidate[]> {
-    const raw = options.strategy === 'beam' ? await beamSearch(this.decodeContext, prompt, options) : await sampleOrGreedy(this.decodeContext, prompt, options);
+  encodeMessages(messages: ChatMessage[], options: { addGenerationPrompt: boolean }): number[] {
+    return this.prompt.encodeMessages(messages, options);
+  }
+
+  async generate(prompt: number[], options: DecodeOptions, control: GenerateControl = {}): Promise<GeneratedCandidate[]> {
+    const job = options.strategy === 'beam' ? new BeamJob(this.decodeContext, prompt, options) : new SamplingJob(this.decodeContext, prompt, options);
+    const raw = await this.scheduler.run(job, control.signal);
     return raw.map((candidate) => toGenerated(candidate, this.tokenizer));
   }
 
   score(pairs: ScorePair[]): Promise<number[]> {
-    return scorePairs({ decoder: this.decoder, contextWindow: this.info.contextWindow, bosToken: this.endToken }, pairs);
+    return this.scheduler.score(pairs);
   }
 
   async dispose(): Promise<void> {
@@ -68,36 +89,90 @@ class OnnxDialogueEngine implements LoadedDialogueEngine {
   }
 }
 
-/** Loads a Hugging Face-style GPT-2 folder (config, tokenizer, dialogue format, ONNX decoder). */
+/** The prompt encoder a folder declares: dialogue_format.json wins, then the chat template, then DialoGPT's format. */
+function promptEncoderOf(folder: ModelFolder, tokenizer: HfTextTokenizer): { prompt: PromptEncoder; format?: DialogueFormat } {
+  if (!folder.format && folder.chatTemplate) {
+    const prompt = new ChatTemplateEncoder(folder.chatTemplate, tokenizer, templateSpecialTokens(folder.tokenizerConfig), folder.contextWindow);
+    return { prompt };
+  }
+  const eosText = folder.endTokenIds.length > 0 ? tokenizer.tokenText(folder.endTokenIds[0]) : undefined;
+  const format = folder.format ?? dialoGptFormat(eosText ?? '<|endoftext|>');
+  return { prompt: new DialogueEncoder(format, tokenizer, folder.contextWindow), format };
+}
+
+/** The graph's own word on its cache: layers, key/value heads, head size and element type. */
+function decoderShape(session: InferenceSession, folder: ModelFolder, graphPath: string): { graph: DecoderGraph; shape: DecoderShape } {
+  const inputs = new Map(session.inputMetadata.map((meta) => [meta.name, meta]));
+  const graph: DecoderGraph = inputs.has('cache.0.key') ? 'slot-cache' : 'standard';
+  const prefix = graph === 'slot-cache' ? 'cache' : 'past_key_values';
+  if (!inputs.has('input_ids')) throw new UnsupportedModelError(`the ONNX graph takes no input_ids (inputs: ${[...inputs.keys()].join(', ')})`, graphPath);
+  const first = inputs.get(`${prefix}.0.key`);
+  if (!first || !first.isTensor) {
+    throw new UnsupportedModelError(
+      `the ONNX graph has no ${prefix}.0.key input: banter needs a decoder with a key/value cache (optimum's text-generation-with-past export); inputs: ${[...inputs.keys()].slice(0, 8).join(', ')}`,
+      graphPath,
+    );
+  }
+  let layers = 0;
+  while (inputs.has(`${prefix}.${layers}.key`) && inputs.has(`${prefix}.${layers}.value`)) layers++;
+  if (first.type !== 'float32' && first.type !== 'float16') {
+    throw new UnsupportedModelError(`the key/value cache is ${first.type}; banter runs float32 and float16 caches`, graphPath);
+  }
+  const logits = session.outputMetadata.find((meta) => meta.name === 'logits');
+  const vocabSize = logits?.isTensor && typeof logits.shape[2] === 'number' ? logits.shape[2] : folder.vocabSize;
+  const dimension = (index: number, fallback: number) => (typeof first.shape[index] === 'number' ? (first.shape[index] as number) : fallback);
+  return {
+    graph,
+    shape: { layers, kvHeads: dimension(1, folder.kvHeads), headDim: dimension(3, folder.headDim), vocabSize, cacheType: first.type },
+  };
+}
+
+/** Loads a Hugging Face-style decoder-only folder (config, tokenizer, prompt format, ONNX decoder). */
 export async function loadEngine(modelDir: string, options: EngineOptions): Promise<LoadedDialogueEngine> {
   const progress = options.onProgress ?? (() => {});
   progress(`reading model folder ${modelDir}`, 0);
-  const folder = await readModelFolder(modelDir);
+  const folder = await readModelFolder(modelDir, { dtype: options.dtype, device: options.device === 'webgpu' || options.device === 'cuda' ? 'gpu' : 'cpu' });
   progress('loading tokenizer', 0.2);
   const tokenizer = new HfTextTokenizer(folder.tokenizerJson, folder.tokenizerConfig);
-  const eosText = folder.eosTokenId !== undefined ? tokenizer.tokenText(folder.eosTokenId) : undefined;
-  const format = folder.format ?? dialoGptFormat(eosText ?? '<|endoftext|>');
-  const endToken = tokenizer.tokenId(format.end);
-  if (endToken === undefined) {
-    throw new ModelFolderError(`the end token "${format.end}" of the dialogue format is not in tokenizer.json`, folder.path);
+  const { prompt, format } = promptEncoderOf(folder, tokenizer);
+  const endTokens = [...folder.endTokenIds];
+  if (format) {
+    const end = tokenizer.tokenId(format.end);
+    if (end === undefined) throw new ModelFolderError(`the end token "${format.end}" of the dialogue format is not in tokenizer.json`, folder.path);
+    if (!endTokens.includes(end)) endTokens.unshift(end);
+  }
+  if (endTokens.length === 0) {
+    throw new ModelFolderError('no end token: config.json and generation_config.json have no eos_token_id', folder.path);
   }
   // The slot-cache graph when the folder has one (same weights, no per-step cache copies).
   const graphPath = folder.slotCachePath ?? folder.onnxPath;
   progress(`creating ${options.device} session for ${graphPath}`, 0.4);
   const { session, device } = await createInferenceSession(graphPath, options);
-  const shape = { layers: folder.layers, heads: folder.heads, headDim: folder.hidden / folder.heads, vocabSize: folder.vocabSize };
-  const decoder = folder.slotCachePath ? new SlotCacheDecoder(session, shape) : new ConcatCacheDecoder(session, shape);
+  let decoder: Decoder;
+  try {
+    const { graph, shape } = decoderShape(session, folder, graphPath);
+    decoder = graph === 'slot-cache' ? new SlotCacheDecoder(session, shape) : new ConcatCacheDecoder(session, shape);
+  } catch (error) {
+    await session.release();
+    throw error;
+  }
   const info: ModelInfo = {
     name: folder.name,
     path: folder.path,
     modelType: folder.modelType,
-    layers: folder.layers,
+    layers: decoder.shape.layers,
     heads: folder.heads,
+    kvHeads: decoder.shape.kvHeads,
+    headDim: decoder.shape.headDim,
     hidden: folder.hidden,
-    vocabSize: folder.vocabSize,
+    vocabSize: decoder.shape.vocabSize,
     contextWindow: folder.contextWindow,
+    dtype: folder.dtype,
+    file: graphPath,
+    endTokens,
+    promptFormat: prompt.kind,
     generation: folder.generation,
   };
   progress(`model ready on ${device}`, 1);
-  return new OnnxDialogueEngine(info, tokenizer, format, decoder, endToken, device);
+  return new OnnxDialogueEngine(info, tokenizer, prompt, format, decoder, folder.bosTokenId ?? endTokens[0], device, options);
 }

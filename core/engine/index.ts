@@ -1,4 +1,6 @@
-/** banter's dialogue engine: GPT-2-family models in Hugging Face folders, run by onnxruntime-node. */
+/** banter's dialogue engine: decoder-only models in Hugging Face folders, run by onnxruntime-node. */
 export { loadEngine, type LoadedDialogueEngine } from './engine.js';
-export { CudaUnavailableError, EngineInputError, ModelFolderError } from './errors.js';
+export { ChatTemplateError, DeviceUnavailableError, EngineInputError, ModelFolderError, UnsupportedModelError, type EngineDevice } from './errors.js';
+export { MODEL_DTYPES } from './dtype.js';
+export { readModelFolder, type DtypeChoice, type ModelFolder } from './model-folder.js';
 export type * from './types.js';

@@ -22,7 +22,7 @@ export class RowProcessor {
     vocabSize: number,
     prompt: readonly number[],
     private readonly options: ProcessorOptions,
-    private readonly endToken: number,
+    private readonly endTokens: ReadonlySet<number>,
   ) {
     this.stamps = new Int32Array(vocabSize);
     this.promptTokens = [...new Set(prompt)];
@@ -55,7 +55,7 @@ export class RowProcessor {
     }
     // N-grams are banned within the candidate only: echoing a phrase of the user's is allowed.
     forEachRepeatedNgramEnd(generated, noRepeatNgramSize, (token) => set(token, -Infinity));
-    if (generated.length < minNewTokens) set(this.endToken, -Infinity);
+    if (generated.length < minNewTokens) for (const token of this.endTokens) set(token, -Infinity);
     return this.changedTokens.length > 0;
   }
 

@@ -1,25 +1,55 @@
-/** Reads a Hugging Face-style GPT-2 model folder: configs, dialogue format, tokenizer files, ONNX path. */
-import { existsSync } from 'node:fs';
+/**
+ * Reads a Hugging Face-style decoder-only model folder (optimum exports, transformers.js /
+ * onnx-community folders, banter's own): configs, end tokens, prompt format (chat template or
+ * dialogue_format.json), tokenizer files, and which ONNX file runs for the asked dtype.
+ */
+import { existsSync, readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import { ModelFolderError } from './errors.js';
-import type { DecodeOptions, DialogueFormat, ModelInfo } from './types.js';
+import { AUTO_DTYPE_ORDER, DTYPE_SUFFIX, MODEL_DTYPES, type ModelDtype } from './dtype.js';
+import { ModelFolderError, UnsupportedModelError } from './errors.js';
+import type { DecodeOptions, DialogueFormat } from './types.js';
 
-/** What a model folder holds: the engine's `ModelInfo` plus what loading needs. */
-export interface ModelFolder extends ModelInfo {
-  eosTokenId?: number;
-  /** From dialogue_format.json; undefined when the folder has none (the engine then uses DialoGPT's format). */
+export type DtypeChoice = ModelDtype | 'auto';
+
+/** What a model folder holds, before any session exists. */
+export interface ModelFolder {
+  path: string;
+  name: string;
+  modelType: string;
+  layers: number;
+  heads: number;
+  /** Key/value heads (grouped-query attention); `heads` when config.json does not say. */
+  kvHeads: number;
+  /** Per-head size; Gemma's is not hidden / heads. */
+  headDim: number;
+  hidden: number;
+  vocabSize: number;
+  /** Maximum sequence length. */
+  contextWindow: number;
+  /** Every token that ends a reply: config.json's and generation_config.json's eos ids (numbers or lists). */
+  endTokenIds: number[];
+  bosTokenId?: number;
+  padTokenId?: number;
+  generation: Partial<DecodeOptions>;
+  /** From dialogue_format.json (GPT-2/DialoGPT and banter's own models); wins over a chat template. */
   format?: DialogueFormat;
+  /** The chat template (tokenizer_config.json, chat_template.jinja or chat_template.json). */
+  chatTemplate?: string;
   tokenizerJson: object;
-  tokenizerConfig: object;
-  /** The standard decoder with past: `onnx/model.onnx`, else optimum's `onnx/decoder_model_merged.onnx`. */
+  tokenizerConfig: Record<string, unknown>;
+  /** The dtype chosen and its standard decoder with past. */
+  dtype: ModelDtype;
   onnxPath: string;
-  /** banter's slot-cache graph of the same weights (`onnx/decoder_slot_cache.onnx`), when the folder has it. */
+  /** banter's slot-cache graph of the same weights and dtype, when the folder has it. */
   slotCachePath?: string;
+  /** Every dtype the folder has a standard graph for. */
+  availableDtypes: ModelDtype[];
 }
 
-const ONNX_CANDIDATES = ['onnx/model.onnx', 'onnx/decoder_model_merged.onnx'];
-const SLOT_CACHE_GRAPH = 'onnx/decoder_slot_cache.onnx';
+/** Standard decoder file stems: transformers.js' `model`, optimum's merged decoder. */
+const DECODER_STEMS = ['model', 'decoder_model_merged'];
+const SLOT_CACHE_STEM = 'decoder_slot_cache';
 
 async function readJson(path: string, required: boolean): Promise<Record<string, unknown> | undefined> {
   if (!existsSync(path)) {
@@ -38,11 +68,21 @@ function requireNumber(config: Record<string, unknown>, keys: string[], path: st
   throw new ModelFolderError(`config.json needs a number in ${keys.join(' or ')}`, path);
 }
 
+function optionalNumber(config: Record<string, unknown>, key: string): number | undefined {
+  return typeof config[key] === 'number' ? (config[key] as number) : undefined;
+}
+
+/** Token ids given as a number or a list of numbers (Llama 3 lists several end tokens). */
+function tokenIds(value: unknown): number[] {
+  if (typeof value === 'number') return [value];
+  if (Array.isArray(value)) return value.filter((id): id is number => typeof id === 'number');
+  return [];
+}
+
 /** Maps Hugging Face generation_config.json fields onto banter's decoding options. */
 export function generationFromHf(generation: Record<string, unknown>): Partial<DecodeOptions> {
   const out: Partial<DecodeOptions> = {};
-  const num = (key: string): number | undefined => (typeof generation[key] === 'number' ? (generation[key] as number) : undefined);
-  const beams = num('num_beams');
+  const beams = optionalNumber(generation, 'num_beams');
   if (generation.do_sample === true) out.strategy = 'sample';
   else if (beams !== undefined && beams > 1) out.strategy = 'beam';
   else if (generation.do_sample === false) out.strategy = 'greedy';
@@ -59,7 +99,7 @@ export function generationFromHf(generation: Record<string, unknown>): Partial<D
     ['numCandidates', 'num_return_sequences'],
   ];
   for (const [ours, theirs] of fields) {
-    const value = num(theirs);
+    const value = optionalNumber(generation, theirs);
     if (value !== undefined) (out as Record<string, number>)[ours] = value;
   }
   return out;
@@ -88,32 +128,122 @@ function validateFormat(format: Record<string, unknown>, path: string): Dialogue
   return format as unknown as DialogueFormat;
 }
 
-export async function readModelFolder(dir: string): Promise<ModelFolder> {
+/** Refuses models the engine cannot run (it runs decoder-only causal language models), saying why. */
+function checkArchitecture(config: Record<string, unknown>, modelType: string, path: string): void {
+  const architectures = Array.isArray(config.architectures) ? config.architectures.filter((a): a is string => typeof a === 'string') : [];
+  const causal = architectures.some((name) => /(ForCausalLM|LMHeadModel)$/.test(name));
+  if (config.is_encoder_decoder === true || (!causal && architectures.some((name) => /ForConditionalGeneration$/.test(name)))) {
+    throw new UnsupportedModelError(
+      `"${modelType}" (${architectures.join(', ') || 'encoder-decoder'}) is an encoder-decoder or multimodal model; banter runs decoder-only causal language models (GPT-2, Llama, Qwen2, Mistral, Phi-3, Gemma, SmolLM, ...)`,
+      path,
+    );
+  }
+  if (architectures.length > 0 && !causal) {
+    throw new UnsupportedModelError(
+      `"${modelType}" (${architectures.join(', ')}) is not a causal language model (no *ForCausalLM / *LMHeadModel architecture); banter needs one to generate replies`,
+      path,
+    );
+  }
+}
+
+function onnxFile(path: string, stem: string, dtype: ModelDtype): string | undefined {
+  const file = join(path, 'onnx', `${stem}${DTYPE_SUFFIX[dtype]}.onnx`);
+  return existsSync(file) ? file : undefined;
+}
+
+function standardGraph(path: string, dtype: ModelDtype): string | undefined {
+  for (const stem of DECODER_STEMS) {
+    const file = onnxFile(path, stem, dtype);
+    if (file) return file;
+  }
+  return undefined;
+}
+
+/** The ONNX file for `choice`, or an error that lists what the folder has. */
+function chooseGraph(path: string, choice: DtypeChoice, device: 'cpu' | 'gpu'): { dtype: ModelDtype; file: string; available: ModelDtype[] } {
+  const available = MODEL_DTYPES.filter((dtype) => standardGraph(path, dtype));
+  if (available.length === 0) {
+    const present = existsSync(join(path, 'onnx')) ? readdirSync(join(path, 'onnx')).filter((f) => f.endsWith('.onnx')) : [];
+    const layout = present.some((file) => file.startsWith('decoder_with_past_model'))
+      ? ' (this is the older split layout decoder_model.onnx + decoder_with_past_model.onnx: export a merged decoder with optimum, `optimum-cli export onnx --task text-generation-with-past`)'
+      : '';
+    throw new ModelFolderError(
+      `no ONNX decoder: expected onnx/model.onnx or onnx/decoder_model_merged.onnx (or a dtype variant such as model_q4.onnx)${
+        present.length ? `; onnx/ holds ${present.join(', ')}` : ''
+      }${layout}`,
+      path,
+    );
+  }
+  const dtype = choice === 'auto' ? AUTO_DTYPE_ORDER[device].find((d) => available.includes(d))! : choice;
+  const file = standardGraph(path, dtype);
+  if (!file) {
+    throw new ModelFolderError(
+      `engine.dtype ${dtype} asked for onnx/model${DTYPE_SUFFIX[dtype]}.onnx, which this folder does not have; it has ${available
+        .map((d) => `${d} (model${DTYPE_SUFFIX[d]}.onnx)`)
+        .join(', ')}. Set engine.dtype to one of those, or auto`,
+      path,
+    );
+  }
+  return { dtype, file, available };
+}
+
+async function readChatTemplate(path: string, tokenizerConfig: Record<string, unknown>): Promise<string | undefined> {
+  const jinja = join(path, 'chat_template.jinja');
+  if (existsSync(jinja)) return readFile(jinja, 'utf8');
+  const fromJson = (await readJson(join(path, 'chat_template.json'), false))?.chat_template ?? tokenizerConfig.chat_template;
+  if (typeof fromJson === 'string') return fromJson;
+  // A list of named templates: the default one, as transformers picks it without tools.
+  if (Array.isArray(fromJson)) {
+    const named = fromJson.find((entry) => entry && (entry as { name?: unknown }).name === 'default') as { template?: unknown } | undefined;
+    if (typeof named?.template === 'string') return named.template;
+  }
+  return undefined;
+}
+
+export interface ReadModelOptions {
+  dtype?: DtypeChoice;
+  /** Where it will run: `auto` prefers full precision on the CPU and half precision on a GPU. */
+  device?: 'cpu' | 'gpu';
+}
+
+export async function readModelFolder(dir: string, options: ReadModelOptions = {}): Promise<ModelFolder> {
   const path = resolve(dir);
   if (!existsSync(path)) throw new ModelFolderError('model folder not found', path);
   const configPath = join(path, 'config.json');
   const config = (await readJson(configPath, true))!;
-  const onnx = ONNX_CANDIDATES.find((file) => existsSync(join(path, file)));
-  if (!onnx) throw new ModelFolderError(`no ONNX model: expected ${ONNX_CANDIDATES.join(' or ')}`, path);
+  const modelType = typeof config.model_type === 'string' ? config.model_type : 'gpt2';
+  checkArchitecture(config, modelType, configPath);
+  const graph = chooseGraph(path, options.dtype ?? 'auto', options.device ?? 'cpu');
   const formatPath = join(path, 'dialogue_format.json');
   const format = await readJson(formatPath, false);
   const generation = (await readJson(join(path, 'generation_config.json'), false)) ?? {};
-  const eos = typeof config.eos_token_id === 'number' ? config.eos_token_id : undefined;
+  const tokenizerConfig = (await readJson(join(path, 'tokenizer_config.json'), false)) ?? {};
+  const heads = requireNumber(config, ['n_head', 'num_attention_heads'], configPath);
+  const hidden = requireNumber(config, ['n_embd', 'hidden_size'], configPath);
+  const endTokenIds = [...new Set([...tokenIds(config.eos_token_id), ...tokenIds(generation.eos_token_id)])];
+  const slotCache = onnxFile(path, SLOT_CACHE_STEM, graph.dtype);
   return {
     path,
     name: basename(path),
-    modelType: typeof config.model_type === 'string' ? config.model_type : 'gpt2',
+    modelType,
     layers: requireNumber(config, ['n_layer', 'num_hidden_layers'], configPath),
-    heads: requireNumber(config, ['n_head', 'num_attention_heads'], configPath),
-    hidden: requireNumber(config, ['n_embd', 'hidden_size'], configPath),
+    heads,
+    kvHeads: optionalNumber(config, 'num_key_value_heads') ?? heads,
+    headDim: optionalNumber(config, 'head_dim') ?? hidden / heads,
+    hidden,
     vocabSize: requireNumber(config, ['vocab_size'], configPath),
     contextWindow: requireNumber(config, ['n_positions', 'n_ctx', 'max_position_embeddings'], configPath),
-    eosTokenId: eos,
+    endTokenIds,
+    bosTokenId: tokenIds(config.bos_token_id ?? generation.bos_token_id)[0],
+    padTokenId: tokenIds(config.pad_token_id ?? generation.pad_token_id)[0],
     generation: generationFromHf(generation),
     format: format ? validateFormat(format, formatPath) : undefined,
+    chatTemplate: await readChatTemplate(path, tokenizerConfig),
     tokenizerJson: (await readJson(join(path, 'tokenizer.json'), true))!,
-    tokenizerConfig: (await readJson(join(path, 'tokenizer_config.json'), false)) ?? {},
-    onnxPath: join(path, onnx),
-    slotCachePath: existsSync(join(path, SLOT_CACHE_GRAPH)) ? join(path, SLOT_CACHE_GRAPH) : undefined,
+    tokenizerConfig,
+    dtype: graph.dtype,
+    onnxPath: graph.file,
+    slotCachePath: slotCache,
+    availableDtypes: graph.available,
   };
 }

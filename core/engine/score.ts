@@ -51,7 +51,7 @@ async function scoreChunk(context: ScoreContext, sequences: { tokens: number[]; 
     });
   });
   const outputs = await decoder.logitsOnly({ inputIds, batch, seq: width, attentionMask, positionIds });
-  const data = outputs.logits.data as Float32Array;
+  const data = outputs.logits;
   const scores = sequences.map(({ tokens, continuationLength }, row) => {
     let sum = 0;
     for (let i = tokens.length - continuationLength; i < tokens.length; i++) {
@@ -63,7 +63,6 @@ async function scoreChunk(context: ScoreContext, sequences: { tokens: number[]; 
     }
     return sum;
   });
-  outputs.logits.dispose();
   return scores;
 }
 

@@ -1,6 +1,9 @@
-/** Creating the onnxruntime session: execution provider (CUDA or CPU), threads, graph optimization. */
+/**
+ * Creating the onnxruntime session: execution provider (CUDA, WebGPU or CPU), threads, graph
+ * optimization. `auto` tries CUDA, then WebGPU, then the CPU, and says why each was skipped.
+ */
 import { InferenceSession } from 'onnxruntime-node';
-import { CudaUnavailableError } from './errors.js';
+import { DeviceUnavailableError, type EngineDevice } from './errors.js';
 import type { EngineOptions } from './types.js';
 
 /**
@@ -13,9 +16,9 @@ export function spinningConfig(spinning: boolean): Record<string, unknown> {
   return { session: { intra_op: allow, inter_op: allow } };
 }
 
-function sessionOptions(options: EngineOptions, providers: string[]): InferenceSession.SessionOptions {
+export function sessionOptions(options: Pick<EngineOptions, 'intraOpThreads' | 'interOpThreads' | 'spinning'>, device: EngineDevice): InferenceSession.SessionOptions {
   return {
-    executionProviders: providers,
+    executionProviders: [device],
     graphOptimizationLevel: 'all',
     ...(options.intraOpThreads !== undefined ? { intraOpNumThreads: options.intraOpThreads } : {}),
     ...(options.interOpThreads !== undefined ? { interOpNumThreads: options.interOpThreads } : {}),
@@ -23,19 +26,36 @@ function sessionOptions(options: EngineOptions, providers: string[]): InferenceS
   };
 }
 
-/** Creates the session on the requested device; CUDA failures fall back to CPU only when allowed. */
+/** The devices to try, in order, for an `engine.device` value. */
+function candidates(device: EngineOptions['device'], fallback: 'cpu' | 'fail'): EngineDevice[] {
+  if (device === 'auto') return ['cuda', 'webgpu', 'cpu'];
+  if (device === 'cpu') return ['cpu'];
+  return fallback === 'cpu' ? [device, 'cpu'] : [device];
+}
+
+/**
+ * Creates the session on the requested device. An unavailable GPU device fails with what to install,
+ * unless `fallback: cpu` (or `auto`) lets the CPU take over, which is reported through `onProgress`.
+ */
 export async function createInferenceSession(
   onnxPath: string,
   options: EngineOptions,
-): Promise<{ session: InferenceSession; device: 'cpu' | 'cuda' }> {
-  if (options.device === 'cuda') {
+): Promise<{ session: InferenceSession; device: EngineDevice }> {
+  const tried = candidates(options.device, options.fallback ?? 'fail');
+  for (const [index, device] of tried.entries()) {
     try {
-      return { session: await InferenceSession.create(onnxPath, sessionOptions(options, ['cuda'])), device: 'cuda' };
+      return { session: await InferenceSession.create(onnxPath, sessionOptions(options, device)), device };
     } catch (error) {
-      const unavailable = new CudaUnavailableError(error);
-      if (!options.cudaFallback) throw unavailable;
-      options.onProgress?.(`warning: ${unavailable.message} Falling back to CPU.`);
+      if (device === 'cpu') throw error;
+      const unavailable = new DeviceUnavailableError(device, error);
+      if (index === tried.length - 1) throw unavailable;
+      const next = tried[index + 1];
+      options.onProgress?.(
+        options.device === 'auto'
+          ? `auto: skipping ${device} (${unavailable.detail.split('\n')[0]}); trying ${next}`
+          : `warning: ${unavailable.message} Falling back to ${next}.`,
+      );
     }
   }
-  return { session: await InferenceSession.create(onnxPath, sessionOptions(options, ['cpu'])), device: 'cpu' };
+  throw new Error('unreachable: the CPU is always tried last');
 }

@@ -1,5 +1,11 @@
-/** Contracts of the dialogue engine: a GPT-2-family model in a Hugging Face folder, run by onnxruntime-node. */
+/** Contracts of the dialogue engine: a decoder-only model in a Hugging Face folder, run by onnxruntime-node. */
 import type { HistoryTurn, PromptParts } from '../types.js';
+import type { ModelDtype } from './dtype.js';
+import type { DtypeChoice } from './model-folder.js';
+import type { ChatMessage, EncodedPrompt } from './prompt/types.js';
+
+export type { ChatMessage, EncodedPrompt } from './prompt/types.js';
+export type { ModelDtype } from './dtype.js';
 
 export interface DecodeOptions {
   /** `sample`: temperature/top-k/top-p sampling; `greedy`: argmax; `beam`: beam search. */
@@ -25,10 +31,15 @@ export interface DecodeOptions {
 }
 
 export interface EngineOptions {
-  /** `cuda` needs onnxruntime-node installed with CUDA binaries. */
-  device: 'cpu' | 'cuda';
-  /** When CUDA is asked for but unavailable: fall back to CPU (true) or fail at start (false). */
-  cudaFallback: boolean;
+  /**
+   * Where the model runs: `cpu`; `webgpu` (Dawn on Vulkan: NVIDIA, AMD and Intel GPUs);
+   * `cuda` (needs onnxruntime-node's CUDA binaries); `auto` tries cuda, then webgpu, then cpu.
+   */
+  device: 'cpu' | 'webgpu' | 'cuda' | 'auto';
+  /** When the asked device is unavailable: run on the CPU (default) or fail at start. */
+  fallback?: 'cpu' | 'fail';
+  /** Which ONNX file of the folder runs (transformers.js' names); `auto` (default) picks by device. */
+  dtype?: DtypeChoice;
   intraOpThreads?: number;
   interOpThreads?: number;
   /**
@@ -37,6 +48,10 @@ export interface EngineOptions {
    * other work: measured on 2 shared cores, turning it off made the 124M model's steps ~1.6x faster.
    */
   spinning?: boolean;
+  /** Rows (candidates of all turns in flight) one decode step may hold (default 64). */
+  maxBatchRows?: number;
+  /** Prompt tokens per prefill pass, so a long prompt cannot stall the turns already decoding (default 256). */
+  prefillChunk?: number;
   /** Progress while loading (read, tokenizer, session). */
   onProgress?: (message: string, fraction?: number) => void;
 }
@@ -49,6 +64,10 @@ export interface GeneratedCandidate {
   avgLogprob: number;
   /** Whether the candidate ended with the end token (false: cut by maxNewTokens). */
   finished: boolean;
+}
+
+export interface GenerateControl {
+  signal?: AbortSignal;
 }
 
 export interface ScorePair {
@@ -89,34 +108,59 @@ export interface ModelInfo {
   modelType: string;
   layers: number;
   heads: number;
+  /** Key/value heads (fewer than `heads` with grouped-query attention). */
+  kvHeads: number;
+  headDim: number;
   hidden: number;
   vocabSize: number;
-  /** Maximum sequence length (n_positions). */
+  /** Maximum sequence length. */
   contextWindow: number;
+  /** The dtype of the ONNX file that runs, and that file. */
+  dtype: ModelDtype;
+  file: string;
+  /** Tokens that end a reply. */
+  endTokens: number[];
+  /** How prompts are written: the folder's chat template, or its dialogue_format.json. */
+  promptFormat: 'chat-template' | 'dialogue-format';
   /** Default decoding options from generation_config.json. */
   generation: Partial<DecodeOptions>;
 }
 
 export interface TextTokenizer {
+  /** Token ids of plain text: special-token strings in it stay characters. */
   encode(text: string): number[];
-  decode(ids: number[]): string;
+  /** Token ids of markup, where special tokens written in it (`<|user|>`) become their ids. */
+  encodeMarkup(text: string): number[];
+  /** Token ids of markup and plain parts joined, exactly as the whole string tokenizes, but special tokens only from markup. */
+  encodeParts(parts: readonly { text: string; plain: boolean }[]): number[];
+  /** Text of the ids; special tokens are dropped unless `keepSpecial`. */
+  decode(ids: number[], options?: { keepSpecial?: boolean }): string;
   tokenId(token: string): number | undefined;
 }
 
 export interface DialogueEngine {
   readonly info: ModelInfo;
   readonly tokenizer: TextTokenizer;
-  readonly format: DialogueFormat;
+  /** `backward` models (MMI) read turns in reverse order: p(source | response). */
+  readonly direction: 'forward' | 'backward';
+  /** The folder's dialogue_format.json, for models that declare one (undefined with a chat template). */
+  readonly format?: DialogueFormat;
   /**
-   * Encodes persona, knowledge and history in the model's declared format, followed by the
-   * response prefix. Drops the oldest history turns (then knowledge, then persona) so that
-   * the prompt plus `reserve` new tokens fits the context window; returns what was kept.
+   * Encodes persona, knowledge and history in the model's format (chat template or dialogue format),
+   * followed by what makes it write the bot's reply. Drops the oldest history turns (then knowledge,
+   * then persona) so that the prompt plus `reserve` new tokens fits the context window; returns what was kept.
    */
-  encodeDialogue(parts: PromptParts, reserve: number): { tokens: number[]; kept: PromptParts };
+  encodeDialogue(parts: PromptParts, reserve: number): EncodedPrompt;
   /** Encodes turns (in the order given) in the model's format, without response prefix. */
   encodeTurns(turns: Pick<HistoryTurn, 'role' | 'text'>[]): number[];
-  /** Prefill the prompt once, then decode all candidates in one batch sharing its cache. */
-  generate(prompt: number[], options: DecodeOptions): Promise<GeneratedCandidate[]>;
+  /** Encodes chat messages (system, user, assistant) in the model's format, e.g. for a judge prompt. */
+  encodeMessages(messages: ChatMessage[], options: { addGenerationPrompt: boolean }): number[];
+  /**
+   * Prefills the prompt once, then decodes all candidates in one batch sharing its cache; turns
+   * generating at the same time decode together (continuous batching). An aborted signal ends the
+   * turn's decoding with a DecodeAbortedError.
+   */
+  generate(prompt: number[], options: DecodeOptions, control?: GenerateControl): Promise<GeneratedCandidate[]>;
   /** log p(continuation | context) for each pair, in batched forward passes. */
   score(pairs: ScorePair[]): Promise<number[]>;
   dispose(): Promise<void>;

@@ -51,9 +51,9 @@ export class MmiFormatError extends Error {
  * encoding adds after the reply's own encoding (so any prefix and templates stay the model's).
  */
 export function backwardPair(engine: DialogueEngine, reply: string, source: TurnText[]): ScorePair {
-  if (engine.format.direction !== 'backward') {
+  if (engine.direction !== 'backward') {
     throw new MmiFormatError(
-      `the MMI model ${engine.info.path} reads dialogues "${engine.format.direction ?? 'forward'}"; MMI needs a backward model (dialogue_format.json "direction": "backward")`,
+      `the MMI model ${engine.info.path} reads dialogues "${engine.direction}"; MMI needs a backward model (dialogue_format.json "direction": "backward")`,
     );
   }
   const replyTurn: TurnText = { role: 'bot', text: reply };
@@ -90,9 +90,9 @@ export function createMmiPlugin(): Plugin<MmiConfig> {
     async setup(bot: BotHost, value: MmiConfig) {
       config = value;
       backward = await bot.loadEngine(config.model ?? SHIPPED_BACKWARD_MODEL());
-      if (backward.format.direction !== 'backward') {
+      if (backward.direction !== 'backward') {
         throw new MmiFormatError(
-          `plugins.mmi.model ${backward.info.path} is a "${backward.format.direction ?? 'forward'}" model; MMI needs a backward one: set "direction": "backward" in its dialogue_format.json (and "prefix" for a two-way model's direction token)`,
+          `plugins.mmi.model ${backward.info.path} is a "${backward.direction}" model; MMI needs a backward one: set "direction": "backward" in its dialogue_format.json (and "prefix" for a two-way model's direction token)`,
         );
       }
     },

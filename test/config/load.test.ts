@@ -38,7 +38,7 @@ describe('the default config', () => {
     const loaded = await loadConfig(undefined, { env: {} });
     expect(loaded.file).toBeUndefined();
     expect(loaded.dir).toBe(join(defaultConfigFile(), '..'));
-    expect(loaded.config.engine).toEqual({ model: '../models/banter-chat', device: 'cpu', cudaFallback: true, maxConcurrentGenerations: 1 });
+    expect(loaded.config.engine).toEqual({ model: '../models/banter-chat', device: 'cpu', fallback: 'cpu', maxConcurrentGenerations: 1 });
     expect(loaded.config.decoding).toEqual({
       strategy: 'sample', numCandidates: 8, temperature: 0.8, topK: 40, topP: 0.9, repetitionPenalty: 1,
       noRepeatNgramSize: 3, minNewTokens: 1, maxNewTokens: 40, beamWidth: 4, lengthPenalty: 1,

@@ -9,9 +9,9 @@ let prompt: number[];
 let endToken: number;
 
 beforeAll(async () => {
-  engine = await loadEngine(FIXTURE, { device: 'cpu', cudaFallback: false });
+  engine = await loadEngine(FIXTURE, { device: 'cpu', fallback: 'fail' });
   decoder = await openDecoder();
-  endToken = engine.tokenizer.tokenId(engine.format.end)!;
+  endToken = engine.tokenizer.tokenId(engine.format!.end)!;
   prompt = engine.encodeDialogue(
     { persona: ['I like jazz.'], knowledge: [], history: [{ role: 'user', text: 'What music do you like?', at: 0 }] },
     32,

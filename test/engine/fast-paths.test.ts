@@ -4,8 +4,8 @@
  * small as the design says (counted through a wrapper around the real session).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { beamSearch } from '../../core/engine/beam.js';
-import { sampleOrGreedy, type DecodeContext } from '../../core/engine/decode.js';
+import { BeamJob } from '../../core/engine/beam.js';
+import { SamplingJob, type DecodeContext } from '../../core/engine/decode.js';
 import { loadEngine, type DialogueEngine } from '../../core/engine/index.js';
 import { RowProcessor } from '../../core/engine/logits.js';
 import { logSumExp, mulberry32, SamplerScratch, sampleToken, topKIndices } from '../../core/engine/sampling.js';
@@ -13,7 +13,7 @@ import { scorePairs } from '../../core/engine/score.js';
 import type { Decoder } from '../../core/engine/decoder.js';
 import { planRowMoves, type KvCache } from '../../core/engine/kv-cache.js';
 import { Tensor } from 'onnxruntime-node';
-import { FIXTURE, openDecoder, PLAIN, type RunCall } from './helpers.js';
+import { decodeAlone, FIXTURE, openDecoder, PLAIN, type RunCall } from './helpers.js';
 
 function randomRow(length: number, seed: number, spread = 12): Float32Array {
   const random = mulberry32(seed);
@@ -68,7 +68,7 @@ describe('RowProcessor in place', () => {
     row[5] = 2;
     row[6] = -2;
     const raw = Float32Array.from(row);
-    const processor = new RowProcessor(100, [5, 6], { repetitionPenalty: 2, noRepeatNgramSize: 2, minNewTokens: 10 }, 99);
+    const processor = new RowProcessor(100, [5, 6], { repetitionPenalty: 2, noRepeatNgramSize: 2, minNewTokens: 10 }, new Set([99]));
     // Generated 7 8 ... 7: the bigram (7, 8) exists, so 8 is banned after a 7.
     const generated = [7, 8, 6, 7];
     expect(processor.apply(row, generated)).toBe(true);
@@ -85,7 +85,7 @@ describe('RowProcessor in place', () => {
     expect(max + Math.log(rawMass + processor.massDelta(max))).toBeCloseTo(logSumExp(row), 8);
     processor.restore();
     expect(row).toEqual(raw);
-    const plain = new RowProcessor(100, [5], { repetitionPenalty: 1, noRepeatNgramSize: 0, minNewTokens: 0 }, 99);
+    const plain = new RowProcessor(100, [5], { repetitionPenalty: 1, noRepeatNgramSize: 0, minNewTokens: 0 }, new Set([99]));
     expect(plain.apply(row, generated)).toBe(false);
   });
 });
@@ -115,10 +115,9 @@ describe('forward passes and cache rows on the fixture', () => {
   let prompt: number[];
   const calls: RunCall[] = [];
   beforeAll(async () => {
-    engine = await loadEngine(FIXTURE, { device: 'cpu', cudaFallback: false, spinning: true });
+    engine = await loadEngine(FIXTURE, { device: 'cpu', fallback: 'fail', spinning: true });
     decoder = await openDecoder(calls);
-    const endToken = engine.tokenizer.tokenId(engine.format.end)!;
-    context = { decoder, tokenizer: engine.tokenizer, endToken, contextWindow: engine.info.contextWindow };
+    context = { vocabSize: engine.info.vocabSize, endTokens: new Set(engine.info.endTokens), contextWindow: engine.info.contextWindow };
     prompt = engine.encodeTurns([{ role: 'user', text: 'Tell me about the highest mountain.' }]);
   });
   afterAll(async () => {
@@ -128,7 +127,7 @@ describe('forward passes and cache rows on the fixture', () => {
 
   it('prefills once, then steps only the candidates still running (short replies do not pay for long ones)', async () => {
     calls.length = 0;
-    const candidates = await sampleOrGreedy(context, prompt, { ...PLAIN, numCandidates: 16, maxNewTokens: 24, seed: 5 });
+    const candidates = await decodeAlone(decoder, new SamplingJob(context, prompt, { ...PLAIN, numCandidates: 16, maxNewTokens: 24, seed: 5 }), context.contextWindow);
     expect(calls[0]).toEqual({ batch: 1, seq: prompt.length });
     const steps = calls.slice(1);
     expect(steps.every((call) => call.seq === 1)).toBe(true);
@@ -142,7 +141,7 @@ describe('forward passes and cache rows on the fixture', () => {
 
   it('runs beam search at batch width after the prefill', async () => {
     calls.length = 0;
-    await beamSearch(context, prompt, { ...PLAIN, strategy: 'beam', beamWidth: 4, numCandidates: 4, maxNewTokens: 10, minNewTokens: 10 });
+    await decodeAlone(decoder, new BeamJob(context, prompt, { ...PLAIN, strategy: 'beam', beamWidth: 4, numCandidates: 4, maxNewTokens: 10, minNewTokens: 10 }), context.contextWindow);
     expect(calls[0]).toEqual({ batch: 1, seq: prompt.length });
     expect(calls.length).toBe(10);
     expect(calls.slice(1).every((call) => call.batch === 4 && call.seq === 1)).toBe(true);
@@ -154,22 +153,18 @@ describe('forward passes and cache rows on the fixture', () => {
       context: Array.from({ length: 40 + i }, (_, j) => (j * 7 + i) % 500),
       continuation: Array.from({ length: 5 + (i % 6) }, (_, j) => (j * 13 + i) % 500),
     }));
-    await scorePairs({ decoder, contextWindow: engine.info.contextWindow, bosToken: context.endToken }, pairs);
+    await scorePairs({ decoder, contextWindow: engine.info.contextWindow, bosToken: engine.info.endTokens[0] }, pairs);
     const width = Math.max(...pairs.map((pair) => pair.context.length + pair.continuation.length));
     expect(calls).toEqual([{ batch: 16, seq: width }]);
   });
 
   it('selects cache rows in place, returning the cache itself for all rows in order', () => {
-    const rowSize = decoder.shape.heads * 3 * decoder.shape.headDim;
-    const makeCache = (batch: number): KvCache => ({
-      tensors: Array.from({ length: 2 * decoder.shape.layers }, (_, t) => {
-        const data = Float32Array.from({ length: batch * rowSize }, (_, i) => t * 1e6 + i);
-        return new Tensor('float32', data, [batch, decoder.shape.heads, 3, decoder.shape.headDim]);
-      }),
-      batch,
-      length: 2,
-      capacity: 3,
-    });
+    const rowSize = decoder.shape.kvHeads * 3 * decoder.shape.headDim;
+    const makeCache = (batch: number): KvCache => {
+      const buffers = Array.from({ length: 2 * decoder.shape.layers }, (_, t) => Float32Array.from({ length: batch * rowSize }, (_, i) => t * 1e6 + i));
+      const tensors = buffers.map((data) => new Tensor('float32', data, [batch, decoder.shape.kvHeads, 3, decoder.shape.headDim]));
+      return { tensors, batch, lengths: new Array<number>(batch).fill(2), capacity: 3, buffers, rowCapacity: batch };
+    };
     const same = makeCache(4);
     expect(decoder.selectRows(same, [0, 1, 2, 3])).toBe(same);
     for (const rows of [[2, 0, 1, 3], [0, 2, 3], [1, 1, 0, 3], [3, 2], [0, 0, 0, 0, 0, 0], [2], [1, 0, 3, 2], [3, 2, 1, 0], [0, 0, 1, 2]]) {
@@ -180,8 +175,9 @@ describe('forward passes and cache rows on the fixture', () => {
       });
       const selected = decoder.selectRows(cache, rows);
       expect(selected.batch).toBe(rows.length);
+      expect(selected.lengths).toEqual(rows.map(() => 2));
       selected.tensors.forEach((tensor, t) => {
-        expect(tensor.dims).toEqual([rows.length, decoder.shape.heads, 3, decoder.shape.headDim]);
+        expect(tensor.dims).toEqual([rows.length, decoder.shape.kvHeads, 3, decoder.shape.headDim]);
         expect(Array.from(tensor.data as Float32Array)).toEqual(expected[t]);
       });
       decoder.dispose(selected);

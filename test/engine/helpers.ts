@@ -3,6 +3,9 @@ import { fileURLToPath } from 'node:url';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import { readModelFolder } from '../../core/engine/model-folder.js';
 import { ConcatCacheDecoder, SlotCacheDecoder, type Decoder, type DecoderGraph } from '../../core/engine/decoder.js';
+import type { DecodeJob, RawCandidate } from '../../core/engine/decode.js';
+import type { KvCache } from '../../core/engine/kv-cache.js';
+import { DecodeScheduler } from '../../core/engine/scheduler.js';
 import { createInferenceSession } from '../../core/engine/session.js';
 import type { DecodeOptions } from '../../core/engine/types.js';
 
@@ -53,8 +56,8 @@ function countingSession(session: InferenceSession, calls: RunCall[]): Inference
 export async function openDecoder(calls?: RunCall[], graph: DecoderGraph = 'slot-cache'): Promise<Decoder> {
   const folder = await readModelFolder(FIXTURE);
   const path = graph === 'slot-cache' ? folder.slotCachePath! : folder.onnxPath;
-  const { session } = await createInferenceSession(path, { device: 'cpu', cudaFallback: false });
-  const shape = { layers: folder.layers, heads: folder.heads, headDim: folder.hidden / folder.heads, vocabSize: folder.vocabSize };
+  const { session } = await createInferenceSession(path, { device: 'cpu', fallback: 'fail' });
+  const shape = { layers: folder.layers, kvHeads: folder.kvHeads, headDim: folder.headDim, vocabSize: folder.vocabSize, cacheType: 'float32' as const };
   const counted = calls ? countingSession(session, calls) : session;
   return graph === 'slot-cache' ? new SlotCacheDecoder(counted, shape) : new ConcatCacheDecoder(counted, shape);
 }
@@ -70,8 +73,29 @@ export async function fullLogits(decoder: Decoder, tokens: number[]): Promise<Fl
     positionIds: BigInt64Array.from({ length }, (_, i) => BigInt(i)),
   });
   const vocab = decoder.shape.vocabSize;
-  const data = logits.data as Float32Array;
+  const data = logits;
   return Array.from({ length }, (_, i) => data.slice(i * vocab, (i + 1) * vocab));
+}
+
+/**
+ * The prompt run once with batch 1 and room for `room` more tokens: its cache and the logits of its
+ * last position.
+ */
+export async function prefill(decoder: Decoder, prompt: readonly number[], room: number): Promise<{ cache: KvCache; last: Float32Array }> {
+  const { scores, cache } = await decoder.forward(null, [prompt], prompt.length + room);
+  const vocab = decoder.shape.vocabSize;
+  return { cache, last: scores.logits.subarray((prompt.length - 1) * vocab, prompt.length * vocab) };
+}
+
+/** One step in which row r feeds `tokens[r]`; CONSUMES `cache`. */
+export async function stepBatch(decoder: Decoder, cache: KvCache, tokens: readonly number[]): Promise<{ logits: Float32Array; present: KvCache }> {
+  const { scores, cache: present } = await decoder.forward(cache, tokens.map((token) => [token]));
+  return { logits: scores.logits, present };
+}
+
+/** Runs one decode job alone through a scheduler on `decoder` (e.g. one that counts passes). */
+export function decodeAlone(decoder: Decoder, job: DecodeJob, contextWindow: number): Promise<RawCandidate[]> {
+  return new DecodeScheduler(decoder, { decoder, contextWindow, bosToken: 0 }).run(job);
 }
 
 export function logSoftmax(row: Float32Array): Float64Array {

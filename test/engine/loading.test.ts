@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CudaUnavailableError, loadEngine, ModelFolderError } from '../../core/engine/index.js';
+import { DeviceUnavailableError, loadEngine, ModelFolderError } from '../../core/engine/index.js';
 import { FIXTURE, PLAIN } from './helpers.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'banter-engine-'));
@@ -29,10 +29,10 @@ function hasCudaBinaries(): boolean {
 describe('loading a model folder', () => {
   it('reads the fixture: model info and generation defaults', async () => {
     const messages: string[] = [];
-    const engine = await loadEngine(FIXTURE, { device: 'cpu', cudaFallback: false, onProgress: (message) => messages.push(message) });
+    const engine = await loadEngine(FIXTURE, { device: 'cpu', fallback: 'fail', onProgress: (message) => messages.push(message) });
     expect(engine.info).toMatchObject({ modelType: 'gpt2', layers: 2, heads: 2, hidden: 64, contextWindow: 128 });
     expect(engine.info.generation).toMatchObject({ strategy: 'sample', topK: 40, topP: 0.9, maxNewTokens: 24 });
-    expect(engine.format.responsePrefix).toBe('<|bot|>');
+    expect(engine.format!.responsePrefix).toBe('<|bot|>');
     expect(messages.at(-1)).toContain('ready on cpu');
     await engine.dispose();
   });
@@ -40,8 +40,8 @@ describe('loading a model folder', () => {
   it('runs the slot-cache graph when the folder has one, else the standard graph, with the same replies', async () => {
     const dir = copyFixture('standard-only');
     rmSync(join(dir, 'onnx', 'decoder_slot_cache.onnx'));
-    const slot = await loadEngine(FIXTURE, { device: 'cpu', cudaFallback: false });
-    const standard = await loadEngine(dir, { device: 'cpu', cudaFallback: false });
+    const slot = await loadEngine(FIXTURE, { device: 'cpu', fallback: 'fail' });
+    const standard = await loadEngine(dir, { device: 'cpu', fallback: 'fail' });
     expect([slot.graph, standard.graph]).toEqual(['slot-cache', 'standard']);
     const prompt = slot.encodeTurns([{ role: 'user', text: 'Hello, who are you?' }]);
     for (const options of [{ ...PLAIN, numCandidates: 6 }, { ...PLAIN, strategy: 'beam' as const, beamWidth: 3, numCandidates: 3 }]) {
@@ -57,7 +57,7 @@ describe('loading a model folder', () => {
     rmSync(join(dir, 'onnx', 'decoder_slot_cache.onnx'));
     renameSync(join(dir, 'onnx', 'model.onnx'), join(dir, 'onnx', 'decoder_model_merged.onnx'));
     rmSync(join(dir, 'dialogue_format.json'));
-    const engine = await loadEngine(dir, { device: 'cpu', cudaFallback: false });
+    const engine = await loadEngine(dir, { device: 'cpu', fallback: 'fail' });
     expect(engine.graph).toBe('standard');
     expect(engine.format).toMatchObject({ user: '{text}<|endoftext|>', bot: '{text}<|endoftext|>', responsePrefix: '', end: '<|endoftext|>' });
     const eos = engine.tokenizer.tokenId('<|endoftext|>');
@@ -68,27 +68,27 @@ describe('loading a model folder', () => {
   });
 
   it('names the missing or invalid file', async () => {
-    await expect(loadEngine(join(scratch, 'nowhere'), { device: 'cpu', cudaFallback: false })).rejects.toThrow(ModelFolderError);
+    await expect(loadEngine(join(scratch, 'nowhere'), { device: 'cpu', fallback: 'fail' })).rejects.toThrow(ModelFolderError);
     const dir = copyFixture('bad-format');
     writeFileSync(join(dir, 'dialogue_format.json'), JSON.stringify({ user: 'no placeholder', bot: '{text}', responsePrefix: '', end: '<|endoftext|>' }));
-    await expect(loadEngine(dir, { device: 'cpu', cudaFallback: false })).rejects.toThrow(/dialogue_format\.json.*"user" must contain \{text\}/);
+    await expect(loadEngine(dir, { device: 'cpu', fallback: 'fail' })).rejects.toThrow(/dialogue_format\.json.*"user" must contain \{text\}/);
     const noOnnx = copyFixture('no-onnx');
     rmSync(join(noOnnx, 'onnx'), { recursive: true });
-    await expect(loadEngine(noOnnx, { device: 'cpu', cudaFallback: false })).rejects.toThrow(/onnx\/model\.onnx or onnx\/decoder_model_merged\.onnx/);
+    await expect(loadEngine(noOnnx, { device: 'cpu', fallback: 'fail' })).rejects.toThrow(/onnx\/model\.onnx or onnx\/decoder_model_merged\.onnx/);
   });
 });
 
 describe('CUDA requested without CUDA binaries', () => {
   it('fails at load with the reinstall hint', async () => {
     expect(hasCudaBinaries()).toBe(false);
-    const error = await loadEngine(FIXTURE, { device: 'cuda', cudaFallback: false }).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(CudaUnavailableError);
+    const error = await loadEngine(FIXTURE, { device: 'cuda', fallback: 'fail' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DeviceUnavailableError);
     expect((error as Error).message).toContain('npm install --onnxruntime-node-install=cuda12');
   });
 
   it('falls back to CPU with a warning when cudaFallback is set', async () => {
     const messages: string[] = [];
-    const engine = await loadEngine(FIXTURE, { device: 'cuda', cudaFallback: true, onProgress: (message) => messages.push(message) });
+    const engine = await loadEngine(FIXTURE, { device: 'cuda', fallback: 'cpu', onProgress: (message) => messages.push(message) });
     expect(engine.device).toBe('cpu');
     expect(messages.some((m) => m.startsWith('warning:') && m.includes('cuda12'))).toBe(true);
     const [candidate] = await engine.generate(engine.encodeTurns([{ role: 'user', text: 'Hi' }]), { ...PLAIN, numCandidates: 1 });

@@ -1,16 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadEngine } from '../../core/engine/index.js';
 import type { DialogueEngine } from '../../core/engine/index.js';
-import { prefill, stepBatch } from '../../core/engine/decode.js';
 import type { Decoder, DecoderGraph } from '../../core/engine/decoder.js';
-import { FIXTURE, fullLogits, logSoftmax, openDecoder, PLAIN } from './helpers.js';
+import { FIXTURE, fullLogits, logSoftmax, openDecoder, PLAIN, prefill, stepBatch } from './helpers.js';
 
 let engine: DialogueEngine;
 /** The standard graph, recomputing from scratch: the reference for both graphs' cached steps. */
 let decoder: Decoder;
 
 beforeAll(async () => {
-  engine = await loadEngine(FIXTURE, { device: 'cpu', cudaFallback: false });
+  engine = await loadEngine(FIXTURE, { device: 'cpu', fallback: 'fail' });
   decoder = await openDecoder(undefined, 'standard');
 });
 afterAll(async () => {
@@ -46,14 +45,14 @@ describe.each<DecoderGraph>(['slot-cache', 'standard'])('the %s decoder with a k
     for (const [step, token] of continuation.entries()) {
       const { logits, present } = await stepBatch(cached, cache, [token, token, token]);
       cache = present;
-      const data = logits.data as Float32Array;
+      const data = logits;
       for (let row = 0; row < 3; row++) {
         const got = data.subarray(row * vocab, (row + 1) * vocab);
         expect(maxAbsDiff(got, reference[prompt.length + step])).toBeLessThan(1e-4);
       }
     }
-    expect(cache.length).toBe(prompt.length + continuation.length);
-    expect(cache.capacity).toBeGreaterThanOrEqual(cache.length);
+    expect(cache.lengths).toEqual([0, 1, 2].map(() => prompt.length + continuation.length));
+    expect(cache.capacity).toBeGreaterThanOrEqual(prompt.length + continuation.length);
     cached.dispose(cache);
   });
 
@@ -75,10 +74,33 @@ describe.each<DecoderGraph>(['slot-cache', 'standard'])('the %s decoder with a k
     const vocab = cached.shape.vocabSize;
     for (const [row, tokens] of rows.entries()) {
       const reference = await fullLogits(decoder, [...prompt, ...tokens]);
-      const got = (logits.data as Float32Array).subarray(row * vocab, (row + 1) * vocab);
+      const got = logits.subarray(row * vocab, (row + 1) * vocab);
       expect(maxAbsDiff(got, reference.at(-1)!)).toBeLessThan(1e-4);
     }
     cached.dispose(present);
+  });
+
+  it('decodes rows of different lengths together: a joined turn continues exactly as alone', async () => {
+    const short = engine.encodeTurns([{ role: 'user', text: 'Hi.' }]);
+    const long = engine.encodeTurns([{ role: 'user', text: 'Tell me everything about the highest mountain on earth, please.' }]);
+    const a = await prefill(cached, short, 6);
+    const b = await prefill(cached, long, 6);
+    // Two rows of the short prompt, then one of the long prompt, in one batch.
+    let cache = cached.append(cached.selectRows(a.cache, [0, 0]), b.cache);
+    expect(cache.lengths).toEqual([short.length, short.length, long.length]);
+    const fed = [[7, 8, 9], [70, 80, 90], [17, 18, 19]];
+    let logits: Float32Array = new Float32Array(0);
+    for (let step = 0; step < 3; step++) {
+      const out = await stepBatch(cached, cache, fed.map((tokens) => tokens[step]));
+      cache = out.present;
+      logits = out.logits;
+    }
+    const vocab = cached.shape.vocabSize;
+    for (const [row, prompt] of [short, short, long].entries()) {
+      const reference = await fullLogits(decoder, [...prompt, ...fed[row]]);
+      expect(maxAbsDiff(logits.subarray(row * vocab, (row + 1) * vocab), reference.at(-1)!)).toBeLessThan(1e-4);
+    }
+    cached.dispose(cache);
   });
 });
 
@@ -86,7 +108,7 @@ describe('greedy decoding', () => {
   it('picks the argmax of full-recompute logits at every step', async () => {
     const prompt = engine.encodeDialogue({ persona: ['I am a mountain.'], knowledge: [], history: [{ role: 'user', text: 'Hi!', at: 0 }] }, 16).tokens;
     const [candidate] = await engine.generate(prompt, { ...PLAIN, strategy: 'greedy', maxNewTokens: 16 });
-    const endToken = engine.tokenizer.tokenId(engine.format.end)!;
+    const endToken = engine.tokenizer.tokenId(engine.format!.end)!;
     const chosen = candidate.finished ? [...candidate.tokens, endToken] : candidate.tokens;
     expect(chosen.length).toBeGreaterThan(3);
     const sequence = [...prompt, ...chosen];

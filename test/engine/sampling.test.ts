@@ -72,7 +72,7 @@ describe('generate() sampling on the fixture', () => {
   let decoder: Decoder;
   let prompt: number[];
   beforeAll(async () => {
-    engine = await loadEngine(FIXTURE, { device: 'cpu', cudaFallback: false });
+    engine = await loadEngine(FIXTURE, { device: 'cpu', fallback: 'fail' });
     decoder = await openDecoder();
     prompt = engine.encodeDialogue({ persona: [], knowledge: [], history: [{ role: 'user', text: 'Can you recommend a song?', at: 0 }] }, 16).tokens;
   });
@@ -82,7 +82,7 @@ describe('generate() sampling on the fixture', () => {
   });
 
   async function chosenTokenRows(candidate: { tokens: number[]; finished: boolean }) {
-    const endToken = engine.tokenizer.tokenId(engine.format.end)!;
+    const endToken = engine.tokenizer.tokenId(engine.format!.end)!;
     const chosen = candidate.finished ? [...candidate.tokens, endToken] : candidate.tokens;
     const reference = await fullLogits(decoder, [...prompt, ...chosen]);
     return chosen.map((token, i) => ({ token, row: reference[prompt.length - 1 + i] }));

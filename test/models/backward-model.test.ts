@@ -7,7 +7,7 @@ let engine: LoadedDialogueEngine;
 let exchanges: Exchange[];
 
 beforeAll(async () => {
-  engine = await loadEngine(BACKWARD_MODEL, { device: 'cpu', cudaFallback: false, intraOpThreads: 1 });
+  engine = await loadEngine(BACKWARD_MODEL, { device: 'cpu', fallback: 'fail', intraOpThreads: 1 });
   if (runDataTests) exchanges = topicalChatValidationExchanges();
 });
 afterAll(async () => {
@@ -26,7 +26,7 @@ async function sourceGivenResponse(sources: string[], responses: string[]): Prom
 
 describe('banter-chat-backward (MMI model)', () => {
   it('is declared as a backward model over the same tokens as the forward one', () => {
-    expect(engine.format.direction).toBe('backward');
+    expect(engine.format!.direction).toBe('backward');
     expect(engine.tokenizer.tokenId('<|bot|>')).toBeTypeOf('number');
   });
 

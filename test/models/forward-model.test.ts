@@ -7,7 +7,7 @@ let engine: LoadedDialogueEngine;
 let exchanges: Exchange[];
 
 beforeAll(async () => {
-  engine = await loadEngine(FORWARD_MODEL, { device: 'cpu', cudaFallback: false, intraOpThreads: 1 });
+  engine = await loadEngine(FORWARD_MODEL, { device: 'cpu', fallback: 'fail', intraOpThreads: 1 });
   if (runDataTests) exchanges = topicalChatValidationExchanges();
 });
 afterAll(async () => {
@@ -16,7 +16,7 @@ afterAll(async () => {
 
 /** Mean negative log-likelihood per token of each reply after the given histories. */
 async function replyNll(histories: Exchange['history'][], replies: string[]): Promise<number> {
-  const end = engine.tokenizer.tokenId(engine.format.end)!;
+  const end = engine.tokenizer.tokenId(engine.format!.end)!;
   const pairs = histories.map((history, i) => {
     const continuation = [...engine.tokenizer.encode(replies[i]), end];
     const { tokens } = engine.encodeDialogue(
@@ -32,8 +32,8 @@ async function replyNll(histories: Exchange['history'][], replies: string[]): Pr
 
 describe('banter-chat (forward model)', () => {
   it('declares its dialogue format and a sampling default', () => {
-    expect(engine.format.direction).toBe('forward');
-    expect(engine.format.responsePrefix).toBe('<|bot|>');
+    expect(engine.format!.direction).toBe('forward');
+    expect(engine.format!.responsePrefix).toBe('<|bot|>');
     expect(engine.info.generation.strategy).toBe('sample');
     expect(engine.info.generation.maxNewTokens).toBe(40);
   });

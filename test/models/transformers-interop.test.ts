@@ -10,7 +10,7 @@ env.localModelPath = `${MODELS_DIR}/`;
 let engine: LoadedDialogueEngine;
 
 beforeAll(async () => {
-  engine = await loadEngine(`${MODELS_DIR}/banter-chat`, { device: 'cpu', cudaFallback: false, intraOpThreads: 1 });
+  engine = await loadEngine(`${MODELS_DIR}/banter-chat`, { device: 'cpu', fallback: 'fail', intraOpThreads: 1 });
 });
 afterAll(async () => {
   await engine?.dispose();

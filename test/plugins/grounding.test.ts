@@ -286,7 +286,7 @@ describe('through the real bot', () => {
   it("puts the retrieved passage into the encoded prompt in the model's knowledge format", async () => {
     const turn = await ask('ferns', 'do ferns like shade?');
     expect(turn.evidence.map((e) => [e.title, e.url])).toEqual([['Ferns', 'https://example.org/ferns']]);
-    const knowledge = bot.engine.tokenizer.encode(bot.engine.format.knowledge!.replace('{text}', 'Ferns like shade.'));
+    const knowledge = bot.engine.tokenizer.encodeMarkup(bot.engine.format!.knowledge!.replace('{text}', 'Ferns like shade.'));
     expect(containsRun(turn.promptTokens, knowledge)).toBe(true);
   });
 

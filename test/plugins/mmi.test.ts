@@ -60,15 +60,15 @@ describe('MMI pairs in the backward format', () => {
   it('puts the reply first and scores the source turns after it, newest first', async () => {
     const engine = await bot.loadEngine(backwardDir);
     const pair = backwardPair(engine, 'hello there', [{ role: 'user', text: 'how are you' }]);
-    expect(pair.context).toEqual(engine.tokenizer.encode('<|bot|>hello there<|endoftext|>'));
-    expect(pair.continuation).toEqual(engine.tokenizer.encode('<|user|>how are you'));
+    expect(pair.context).toEqual(engine.tokenizer.encodeMarkup('<|bot|>hello there<|endoftext|>'));
+    expect(pair.continuation).toEqual(engine.tokenizer.encodeMarkup('<|user|>how are you'));
 
     const three = backwardPair(engine, 'ok', [
       { role: 'user', text: 'one' },
       { role: 'bot', text: 'two' },
       { role: 'user', text: 'three' },
     ]);
-    expect(three.continuation).toEqual(engine.tokenizer.encode('<|user|>three<|bot|>two<|endoftext|><|user|>one'));
+    expect(three.continuation).toEqual(engine.tokenizer.encodeMarkup('<|user|>three<|bot|>two<|endoftext|><|user|>one'));
   });
 
   it('reads a DialoGPT-style reverse model folder: every turn ends with <|endoftext|>', async () => {
@@ -119,7 +119,7 @@ describe('MMI scoring in the pipeline', () => {
       const message = { platform: 'test', channel: 'k3', user: { id: 'u' } };
       const first = await bot.handle({ ...message, text: 'hello' });
       await bot.handle({ ...message, text: 'tell me more' });
-      const encode = (text: string) => engine.tokenizer.encode(text);
+      const encode = (text: string) => engine.tokenizer.encodeMarkup(text);
       const expected = [...encode('<|user|>tell me more'), ...encode(`<|bot|>${first.text}<|endoftext|>`), ...encode('<|user|>hello')];
       expect(calls).toHaveLength(2);
       expect(calls[0][0].continuation).toEqual(encode('<|user|>hello'));

@@ -116,12 +116,12 @@ describe('persona through the real bot', () => {
     return seen!;
   }
 
-  const rendered = (template: string, text: string) => bot.engine.tokenizer.encode(template.replace('{text}', text));
+  const rendered = (template: string, text: string) => bot.engine.tokenizer.encodeMarkup(template.replace('{text}', text));
 
   it("puts the preset's persona lines into the encoded prompt in the model's format", async () => {
     const turn = await turnOf('a', 'hello');
     expect(turn.prompt.persona).toEqual(PERSONA);
-    const template = bot.engine.format.persona!;
+    const template = bot.engine.format!.persona!;
     expect(template).toContain('{text}');
     const personaTokens = PERSONA.flatMap((line) => rendered(template, line));
     expect(turn.promptTokens.slice(0, personaTokens.length)).toEqual(personaTokens);
@@ -133,7 +133,7 @@ describe('persona through the real bot', () => {
       ['bot', GREETING],
       ['user', 'hello'],
     ]);
-    const exchange = [...rendered(bot.engine.format.bot, GREETING), ...rendered(bot.engine.format.user, 'hello')];
+    const exchange = [...rendered(bot.engine.format!.bot, GREETING), ...rendered(bot.engine.format!.user, 'hello')];
     expect(containsRun(turn.promptTokens, exchange)).toBe(true);
   });
 
@@ -143,8 +143,8 @@ describe('persona through the real bot', () => {
     await bot.saveConversation(conversation);
     const turn = await turnOf('c', 'who are you?');
     expect(turn.prompt.persona).toEqual(['I am Nemo.']);
-    expect(containsRun(turn.promptTokens, rendered(bot.engine.format.persona!, 'I am Nemo.'))).toBe(true);
-    expect(containsRun(turn.promptTokens, rendered(bot.engine.format.persona!, 'I am Ivy.'))).toBe(false);
+    expect(containsRun(turn.promptTokens, rendered(bot.engine.format!.persona!, 'I am Nemo.'))).toBe(true);
+    expect(containsRun(turn.promptTokens, rendered(bot.engine.format!.persona!, 'I am Ivy.'))).toBe(false);
   });
 
   it('scores persona.consistency so that selection picks the in-character candidate', async () => {

@@ -16,7 +16,7 @@ const NEUTRAL: Omit<DecodeOptions, 'strategy' | 'numCandidates' | 'minNewTokens'
 export async function createBanterSystem(modelDir: string, workload: Workload, threads: Threads): Promise<BenchSystem> {
   const engine = await loadEngine(modelDir, {
     device: 'cpu',
-    cudaFallback: false,
+    fallback: 'fail',
     intraOpThreads: threads.intraOp,
     interOpThreads: threads.interOp,
     spinning: threads.spinning,

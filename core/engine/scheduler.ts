@@ -1,0 +1,266 @@
+/**
+ * Continuous batching: the decode steps of every turn in flight run together in one forward pass
+ * (each row with its own length, positions and mask), a turn joins the batch at the next step after
+ * its prefill and leaves when its candidates finish. Prompts are prefilled in chunks of at most
+ * `prefillChunk` tokens, one chunk between two decode steps, so a long prompt delays the turns
+ * already decoding by one chunk at a time and never starves them; scoring requests that arrive
+ * together run as one batched pass. Each job draws from its own random stream over its own rows,
+ * so a turn decodes the same candidates alone or beside others.
+ */
+import { logNormOf, type Decoder, type Scores } from './decoder.js';
+import type { DecodeJob, RawCandidate } from './decode.js';
+import type { KvCache } from './kv-cache.js';
+import { scorePairs, type ScoreContext } from './score.js';
+import type { ScorePair } from './types.js';
+
+export interface SchedulerOptions {
+  /** Rows (candidates of all turns) one decode step may hold; a turn that does not fit waits. */
+  maxRows: number;
+  /** Prompt tokens per prefill pass. */
+  prefillChunk: number;
+}
+
+export const DEFAULT_SCHEDULER: SchedulerOptions = { maxRows: 64, prefillChunk: 256 };
+
+/** Thrown into a job whose AbortSignal fired: its rows leave the batch at the next step. */
+export class DecodeAbortedError extends Error {
+  constructor(reason: unknown) {
+    super(`decoding aborted: ${reason instanceof Error ? reason.message : String(reason ?? 'aborted')}`);
+    this.name = 'DecodeAbortedError';
+  }
+}
+
+interface Entry {
+  job: DecodeJob;
+  resolve: (candidates: RawCandidate[]) => void;
+  reject: (error: unknown) => void;
+  signal?: AbortSignal;
+  /** Prefill progress: prompt tokens run so far, into this cache. */
+  prefilled: number;
+  cache: KvCache | null;
+  /** Rows it holds: its block of the batch once admitted (or its prefill cache's rows before). */
+  held: number;
+  /** What its last `advance` said: which of its rows continue, in order ([] when done). */
+  plan: number[];
+}
+
+interface ScoreRequest {
+  pairs: ScorePair[];
+  resolve: (scores: number[]) => void;
+  reject: (error: unknown) => void;
+}
+
+export class DecodeScheduler {
+  private readonly waiting: Entry[] = [];
+  private readonly ready: Entry[] = [];
+  private active: Entry[] = [];
+  private batch: KvCache | null = null;
+  private scoring: ScoreRequest[] = [];
+  private running = false;
+
+  constructor(
+    private readonly decoder: Decoder,
+    private readonly scoreContext: ScoreContext,
+    private readonly options: SchedulerOptions = DEFAULT_SCHEDULER,
+  ) {}
+
+  /** Rows in the current decode batch (for tests and metrics). */
+  get rowsInFlight(): number {
+    return this.batch?.batch ?? 0;
+  }
+
+  run(job: DecodeJob, signal?: AbortSignal): Promise<RawCandidate[]> {
+    return new Promise((resolve, reject) => {
+      if (signal?.aborted) return reject(new DecodeAbortedError(signal.reason));
+      this.waiting.push({ job, resolve, reject, signal, prefilled: 0, cache: null, held: 0, plan: [] });
+      this.wake();
+    });
+  }
+
+  score(pairs: ScorePair[]): Promise<number[]> {
+    return new Promise((resolve, reject) => {
+      this.scoring.push({ pairs, resolve, reject });
+      this.wake();
+    });
+  }
+
+  private wake(): void {
+    if (this.running) return;
+    this.running = true;
+    void this.loop().finally(() => {
+      this.running = false;
+      if (this.hasWork()) this.wake();
+    });
+  }
+
+  private hasWork(): boolean {
+    return this.scoring.length > 0 || this.waiting.length > 0 || this.ready.length > 0 || this.active.length > 0;
+  }
+
+  private async loop(): Promise<void> {
+    while (this.hasWork()) {
+      this.dropAborted();
+      if (this.scoring.length > 0) await this.scoreAll();
+      if (this.waiting.length > 0) await this.prefillChunk();
+      this.admit();
+      if (this.active.length > 0) await this.step();
+      // Let adapters and timers run between passes even when every await resolved at once.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+  }
+
+  private async scoreAll(): Promise<void> {
+    const requests = this.scoring;
+    this.scoring = [];
+    try {
+      const scores = await scorePairs(this.scoreContext, requests.flatMap((request) => request.pairs));
+      let offset = 0;
+      for (const request of requests) {
+        request.resolve(scores.slice(offset, offset + request.pairs.length));
+        offset += request.pairs.length;
+      }
+    } catch (error) {
+      // One bad request (a pair too long for the window) must not fail the others: retry them apart.
+      if (requests.length === 1) requests[0].reject(error);
+      else for (const request of requests) await scorePairs(this.scoreContext, request.pairs).then(request.resolve, request.reject);
+    }
+  }
+
+  /** One chunk of the oldest waiting prompt; a finished prefill hands the job its first logits. */
+  private async prefillChunk(): Promise<void> {
+    const entry = this.waiting[0];
+    const { prompt, reserve } = entry.job;
+    const chunk = prompt.slice(entry.prefilled, entry.prefilled + this.options.prefillChunk);
+    let scores: Scores;
+    try {
+      const out = await this.decoder.forward(entry.cache, [chunk], reserve);
+      entry.cache = out.cache;
+      scores = out.scores;
+    } catch (error) {
+      this.waiting.shift();
+      this.fail(entry, error);
+      return;
+    }
+    entry.prefilled += chunk.length;
+    if (entry.prefilled < prompt.length) return;
+    this.waiting.shift();
+    const vocab = this.decoder.shape.vocabSize;
+    const last = scores.logits.subarray((chunk.length - 1) * vocab, chunk.length * vocab);
+    this.advance(entry, [last], [logNormOf(scores, chunk.length - 1, last)]);
+    if (entry.plan.length > 0) this.ready.push(entry);
+  }
+
+  /** Ready turns join the batch, oldest first, while their rows fit (one always joins an empty batch). */
+  private admit(): void {
+    while (this.ready.length > 0) {
+      const entry = this.ready[0];
+      const rows = this.batch?.batch ?? 0;
+      if (rows > 0 && rows + entry.plan.length > this.options.maxRows) break;
+      this.ready.shift();
+      const own = this.decoder.selectRows(entry.cache!, entry.plan);
+      entry.cache = null;
+      entry.held = own.batch;
+      this.batch = this.decoder.append(this.batch, own);
+      this.active.push(entry);
+    }
+  }
+
+  /** One decode step over every active turn's rows. */
+  private async step(): Promise<void> {
+    const tokens = this.active.flatMap((entry) => entry.job.nextTokens().map((token) => [token]));
+    let scores: Scores;
+    try {
+      const out = await this.decoder.forward(this.batch!, tokens);
+      this.batch = out.cache;
+      scores = out.scores;
+    } catch (error) {
+      // The batch's cache is lost with the pass: every turn in it fails (adapters apologise).
+      const failed = this.active;
+      this.active = [];
+      this.batch = null;
+      for (const entry of failed) this.fail(entry, error);
+      return;
+    }
+    const vocab = this.decoder.shape.vocabSize;
+    const keep: number[] = [];
+    let offset = 0;
+    const still: Entry[] = [];
+    for (const entry of this.active) {
+      const count = entry.held;
+      const rows: Float32Array[] = [];
+      const norms: number[] = [];
+      for (let r = 0; r < count; r++) {
+        const index = offset + r;
+        const row = scores.logits.subarray(index * vocab, (index + 1) * vocab);
+        rows.push(row);
+        norms.push(logNormOf(scores, index, row));
+      }
+      this.advance(entry, rows, norms);
+      for (const row of entry.plan) keep.push(offset + row);
+      if (entry.plan.length > 0) still.push(entry);
+      offset += count;
+    }
+    for (const entry of still) entry.held = entry.plan.length;
+    this.active = still;
+    this.compact(keep);
+  }
+
+  /** Gives `entry` its logits; an error or an empty plan ends it. */
+  private advance(entry: Entry, rows: Float32Array[], norms: number[]): void {
+    try {
+      entry.plan = entry.job.advance(rows, norms);
+    } catch (error) {
+      this.fail(entry, error);
+      return;
+    }
+    if (entry.plan.length === 0) {
+      if (entry.cache) this.decoder.dispose(entry.cache);
+      entry.cache = null;
+      entry.resolve(entry.job.result());
+    }
+  }
+
+  /** Keeps `rows` of the batch in that order; an empty batch is released. */
+  private compact(rows: number[]): void {
+    if (!this.batch) return;
+    if (rows.length === 0) {
+      this.decoder.dispose(this.batch);
+      this.batch = null;
+      return;
+    }
+    this.batch = this.decoder.selectRows(this.batch, rows);
+  }
+
+  private dropAborted(): void {
+    const aborted = (entry: Entry) => entry.signal?.aborted === true;
+    for (const list of [this.waiting, this.ready]) {
+      for (let i = list.length - 1; i >= 0; i--) {
+        if (!aborted(list[i])) continue;
+        const [entry] = list.splice(i, 1);
+        if (entry.cache) this.decoder.dispose(entry.cache);
+        entry.reject(new DecodeAbortedError(entry.signal!.reason));
+      }
+    }
+    if (!this.active.some(aborted)) return;
+    const keep: number[] = [];
+    let offset = 0;
+    const still: Entry[] = [];
+    for (const entry of this.active) {
+      if (aborted(entry)) entry.reject(new DecodeAbortedError(entry.signal!.reason));
+      else {
+        for (let r = 0; r < entry.held; r++) keep.push(offset + r);
+        still.push(entry);
+      }
+      offset += entry.held;
+    }
+    this.active = still;
+    this.compact(keep);
+  }
+
+  private fail(entry: Entry, error: unknown): void {
+    if (entry.cache) this.decoder.dispose(entry.cache);
+    entry.cache = null;
+    entry.plan = [];
+    entry.reject(error);
+  }
+}
