@@ -43,12 +43,17 @@ export interface BotOptions {
   onlyAdapters?: string[];
   /** Model loading progress (the terminal shows it as a progress line). */
   onProgress?: (message: string, fraction?: number) => void;
+  /** A history store given as an object (embedding, tests) instead of the one `history.store` names. */
+  history?: HistoryStore;
+  /** Pauses between attempts to save a turn whose first save failed; default 200, 1,000 and 3,000 ms. */
+  saveRetryDelaysMs?: number[];
 }
 
-/** Sends a reply on the platform. History is written only after it resolves. */
+/** Sends a reply on the platform; a rejection means the user did not get it. */
 export type Deliver = (reply: Reply) => Promise<void>;
 
 const APOLOGY = 'Sorry, something went wrong on my side while answering that. Please try again.';
+const SAVE_RETRY_DELAYS_MS = [200, 1_000, 3_000];
 
 export class Bot implements BotHost {
   readonly events: EventBus<BotEvents>;
@@ -81,7 +86,7 @@ export class Bot implements BotHost {
     for (const warning of loaded.warnings ?? []) logger.warn(warning);
     const slots = new Semaphore(config.engine.maxConcurrentGenerations);
     const presets = await loadPresets(presetDirs(loaded));
-    const history = await openHistoryStore(config.history.store, dir);
+    const history = options.history ?? (await openHistoryStore(config.history.store, dir, configFile(loaded)));
     const engines = new Map<string, Promise<DialogueEngine>>();
     const engineOptions = engineOptionsFrom(config);
     const enginePath = resolve(dir, config.engine.model);
@@ -145,9 +150,15 @@ export class Bot implements BotHost {
     await this.history.save(conversation);
   }
 
+  claimOnce(id: string, ttlMs: number): Promise<boolean> {
+    return this.history.claim(id, ttlMs);
+  }
+
   /**
    * Answers one message. Turns of one conversation run one after another; `deliver` (the
-   * adapter's send) runs inside the turn, and the history is written only once it succeeded.
+   * adapter's send) runs inside the turn. The turn is saved before it is delivered, so a reply a
+   * user saw is never missing from history after a crash; if the delivery fails the turn is taken
+   * back out. A failed save never touches the delivered reply: it is retried, then logged.
    */
   handle(message: IncomingMessage, deliver?: Deliver): Promise<Reply> {
     if (this.stopped) return Promise.reject(new Error('The bot is stopped'));
@@ -156,7 +167,15 @@ export class Bot implements BotHost {
 
   private async answer(incoming: IncomingMessage, deliver?: Deliver): Promise<Reply> {
     const message = { ...incoming, text: cleanText(incoming.text) };
-    const conversation = await this.conversation(message);
+    let conversation: Conversation;
+    try {
+      conversation = await this.conversation(message);
+    } catch (error) {
+      this.logger.error({ err: error, conversation: conversationKey(message) }, 'could not read the conversation from the history store');
+      const apology: Reply = { text: APOLOGY, kind: 'error', citations: [] };
+      await deliver?.(apology);
+      return apology;
+    }
     const early = await this.screen(message, conversation);
     if (early) {
       await deliver?.(early);
@@ -180,14 +199,54 @@ export class Bot implements BotHost {
     }
     const reply = turn.reply!;
     this.events.emit('reply', { turn, reply });
-    await deliver?.(reply);
-    if (reply.kind !== 'error') {
-      const now = Date.now();
-      conversation.history.push({ role: 'user', text: message.text, at: now }, { role: 'bot', text: reply.text, at: now });
-      await this.saveConversation(conversation);
-    }
+    if (reply.kind === 'error') await deliver?.(reply);
+    else await this.deliverAndRecord(conversation, message, reply, deliver);
     this.events.emit('turn:end', { turn, ms: performance.now() - started });
     return reply;
+  }
+
+  /** Saves the turn, delivers the reply, then takes the turn back out if the user did not get it. */
+  private async deliverAndRecord(conversation: Conversation, message: IncomingMessage, reply: Reply, deliver?: Deliver): Promise<void> {
+    const before = conversation.history;
+    const now = Date.now();
+    conversation.history = [...before, { role: 'user', text: message.text, at: now }, { role: 'bot', text: reply.text, at: now }];
+    const saved = await this.saveConversation(conversation).then(
+      () => true,
+      (error: unknown) => {
+        this.logger.warn({ err: error, conversation: conversation.key }, 'could not save the turn before delivering it; retrying after delivery');
+        return false;
+      },
+    );
+    try {
+      await deliver?.(reply);
+    } catch (error) {
+      if (saved) {
+        conversation.history = before;
+        await this.saveConversation(conversation).catch((cause: unknown) =>
+          this.logger.error({ err: cause, conversation: conversation.key }, 'a reply that was not delivered stays in the history: removing it failed'),
+        );
+      }
+      throw error;
+    }
+    if (!saved) await this.saveWithRetries(conversation);
+  }
+
+  /** The delivered reply stands whatever happens here: the save is retried, and a final failure is logged. */
+  private async saveWithRetries(conversation: Conversation): Promise<void> {
+    const delays = this.options.saveRetryDelaysMs ?? SAVE_RETRY_DELAYS_MS;
+    for (let attempt = 0; ; attempt++) {
+      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, delays[attempt - 1]));
+      try {
+        await this.saveConversation(conversation);
+        if (attempt > 0) this.logger.info({ conversation: conversation.key, attempts: attempt + 1 }, 'saved the turn on a retry');
+        return;
+      } catch (error) {
+        if (attempt >= delays.length) {
+          this.logger.error({ err: error, conversation: conversation.key, attempts: attempt + 1 }, 'could not save a delivered turn: it is missing from the history');
+          return;
+        }
+      }
+    }
   }
 
   /** Replies that need no model: empty or oversized messages, and commands. */

@@ -205,13 +205,19 @@ export interface BotHost {
   readonly commands: Map<string, Command>;
   /**
    * Runs one message through commands or the pipeline, serialized per conversation. `deliver`
-   * (the adapter's send) runs inside the turn; history is written only after it succeeded.
+   * (the adapter's send) runs inside the turn; the turn is saved before it and taken back out if
+   * it rejects. A history save that fails never fails the turn (it is retried, then logged).
    */
   handle(message: IncomingMessage, deliver?: (reply: Reply) => Promise<void>): Promise<Reply>;
   /** Reads a conversation (creating it from routing if new). */
   conversation(address: ConversationAddress): Promise<Conversation>;
   /** Writes a conversation back (commands and plugins that change per-channel state). */
   saveConversation(conversation: Conversation): Promise<void>;
+  /**
+   * Records `id` in the history store for `ttlMs`: true the first time, false while it is still
+   * recorded, across restarts and processes sharing the store (a platform's re-sent events).
+   */
+  claimOnce(id: string, ttlMs: number): Promise<boolean>;
 }
 
 export interface PresetRegistry {
