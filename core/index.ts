@@ -9,3 +9,4 @@ export { cleanText } from './text.js';
 export * from './types.js';
 export type * from './config/types.js';
 export type * from './engine/types.js';
+export { installProcessGuards, type ProcessGuardOptions } from './process-guards.js';

@@ -4,7 +4,7 @@
  * files never read each other's half-written output), and scripts there are run with node.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 
@@ -42,6 +42,8 @@ export function compileChildren(): CompiledChildren {
   );
   const tsc = spawnSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', tsconfig], { cwd: ROOT, encoding: 'utf8' });
   if (tsc.status !== 0) throw new Error(`compiling the child scripts failed (${tsc.status ?? tsc.signal}):\n${tsc.stdout}${tsc.stderr}`);
+  // Files the compiled code reads beside itself.
+  cpSync(join(ROOT, 'adapters/web/public'), join(dir, 'adapters/web/public'), { recursive: true });
   return {
     dir,
     spawn: (name, args, env) => startChild(join(dir, 'test/children', `${name}.js`), args, env),
