@@ -105,7 +105,7 @@ export class Bot implements BotHost {
     for (const plugin of plugins) {
       const raw = config.plugins[plugin.name] ?? {};
       const pluginConfig = plugin.configSchema
-        ? validatePluginConfig(plugin.name, plugin.configSchema, raw === true || raw === null ? {} : raw, { file: configFile(loaded), path: `/plugins/${plugin.name}` })
+        ? validatePluginConfig(plugin.name, plugin.configSchema, raw === true || raw === null ? {} : raw, { file: configFile(loaded), path: `/plugins/${plugin.name}`, origins: loaded.origins })
         : raw;
       await plugin.setup?.(bot, pluginConfig);
     }
@@ -302,7 +302,7 @@ export class Bot implements BotHost {
     for (const [spec, raw] of wanted) {
       const adapter = await loadAdapter(spec, dir);
       const adapterConfig = adapter.configSchema
-        ? validatePluginConfig(spec, adapter.configSchema, raw === true || raw === null ? {} : raw, { file: configFile(this.loaded), path: `/adapters/${spec}` })
+        ? validatePluginConfig(spec, adapter.configSchema, raw === true || raw === null ? {} : raw, { file: configFile(this.loaded), path: `/adapters/${spec}`, origins: this.loaded.origins })
         : raw;
       await this.startAdapter(adapter, adapterConfig);
     }
