@@ -226,6 +226,7 @@ export class Bot implements BotHost {
         history: [...preset.greeting, ...conversation.history, { role: 'user', text: message.text, at: Date.now() }],
       },
       promptTokens: [],
+      promptText: '',
       evidence: [],
       candidates: [],
       chosen: -1,
