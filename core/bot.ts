@@ -287,6 +287,8 @@ function engineOptionsFrom(config: BotConfig): EngineOptions {
     device: config.engine.device,
     fallback: config.engine.fallback,
     dtype: config.engine.dtype,
+    maxBatchRows: config.engine.maxBatchRows,
+    prefillChunk: config.engine.prefillChunk,
     intraOpThreads: config.engine.intraOpThreads,
     interOpThreads: config.engine.interOpThreads,
   };
