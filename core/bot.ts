@@ -285,6 +285,7 @@ export class Bot implements BotHost {
         history: [...preset.greeting, ...conversation.history, { role: 'user', text: message.text, at: Date.now() }],
       },
       promptTokens: [],
+      promptText: '',
       evidence: [],
       candidates: [],
       chosen: -1,
@@ -345,6 +346,8 @@ function engineOptionsFrom(config: BotConfig): EngineOptions {
     device: config.engine.device,
     fallback: config.engine.fallback,
     dtype: config.engine.dtype,
+    maxBatchRows: config.engine.maxBatchRows,
+    prefillChunk: config.engine.prefillChunk,
     intraOpThreads: config.engine.intraOpThreads,
     interOpThreads: config.engine.interOpThreads,
   };

@@ -28,6 +28,7 @@ export async function runPipeline(turn: Turn, ctx: PipelineContext): Promise<voi
   await runPluginStage(turn, ctx, 'prompt', () => {
     const { tokens, kept } = ctx.engine.encodeDialogue(turn.prompt, turn.decoding.maxNewTokens);
     turn.promptTokens = tokens;
+    turn.promptText = ctx.engine.tokenizer.decode(tokens, { keepSpecial: true });
     turn.prompt = kept;
     return `${tokens.length} prompt tokens`;
   });

@@ -132,6 +132,8 @@ export interface Turn {
   prompt: PromptParts;
   /** Encoded prompt, filled by core before generation. */
   promptTokens: number[];
+  /** The prompt as the model reads it, control tokens included (the rendered chat template), for inspectors. */
+  promptText: string;
   evidence: Evidence[];
   candidates: Candidate[];
   /** Set early (by inspect) to answer without generating; set by select otherwise. */

@@ -6,6 +6,8 @@
  *   --model DIR          the default model (default models/banter-chat, else test/fixtures/tiny-gpt2)
  *   --large-model DIR    the GPT-2-small-sized model (default bench/.models/gpt2-small-random)
  *   --no-large           skip the large model
+ *   --llama-model DIR    the Llama-family model of SmolLM2-135M's shape (default bench/.models/smollm2-135m-random)
+ *   --no-llama           skip the Llama-family model
  *   --intra N, --inter N onnxruntime intra-op / inter-op threads for every system (default 2 / 1)
  *   --spinning           let onnxruntime's idle threads spin in every system (default off, as banter)
  *   --systems a,b        subset of banter,transformers.js,floor; --scenarios a,b subset of the scenarios
@@ -26,6 +28,8 @@ const REPO_ROOT = resolve(import.meta.dirname, '../../..');
 const LARGE_MODEL = join(REPO_ROOT, 'bench/.models/gpt2-small-random');
 const LARGE_MODEL_COMMAND =
   '/usr/bin/python3 tools/gpt2/export.py --random --layers 12 --hidden 768 --heads 12 --positions 1024 --out bench/.models/gpt2-small-random';
+const LLAMA_MODEL = join(REPO_ROOT, 'bench/.models/smollm2-135m-random');
+const LLAMA_MODEL_COMMAND = 'OMP_NUM_THREADS=2 /usr/bin/python3 tools/fixtures/make_fixtures.py --shape smollm2-135m --out bench/.models/smollm2-135m-random';
 
 async function exists(path: string): Promise<boolean> {
   return access(path).then(
@@ -63,6 +67,8 @@ export async function engineCommand(args: string[]): Promise<void> {
       model: { type: 'string' },
       'large-model': { type: 'string' },
       'no-large': { type: 'boolean', default: false },
+      'llama-model': { type: 'string' },
+      'no-llama': { type: 'boolean', default: false },
       intra: { type: 'string', default: '2' },
       inter: { type: 'string', default: '1' },
       spinning: { type: 'boolean', default: false },
@@ -80,6 +86,13 @@ export async function engineCommand(args: string[]): Promise<void> {
       throw new Error(`no large model at ${large}: generate it with\n  ${LARGE_MODEL_COMMAND}\nor pass --no-large`);
     }
     modelDirs.push(large);
+  }
+  if (!values['no-llama']) {
+    const llama = values['llama-model'] ? resolve(values['llama-model']) : LLAMA_MODEL;
+    if (!(await exists(join(llama, 'onnx/model.onnx')))) {
+      throw new Error(`no Llama-family model at ${llama}: generate it with\n  ${LLAMA_MODEL_COMMAND}\nor pass --no-llama`);
+    }
+    modelDirs.push(llama);
   }
   const results = await runEngineBenchmark({
     modelDirs,

@@ -1,19 +1,24 @@
 /** The benchmark's scenarios and the model facts they depend on; inputs are deterministic token ids. */
 import { access, readFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
+import { readModelFolder } from '../../core/engine/model-folder.js';
 import type { SamplingSettings, ScenarioName, Workload } from './types.js';
 
 export interface ModelFacts {
   name: string;
   path: string;
-  /** Parameters of a GPT-2 with tied embeddings, from config.json. */
+  modelType: string;
+  /** Parameters from config.json (GPT-2, or the Llama family's layout). */
   params: number;
   layers: number;
   heads: number;
+  kvHeads: number;
+  headDim: number;
   hidden: number;
   vocabSize: number;
   contextWindow: number;
-  endToken: number;
+  /** Tokens that end a reply; prompts never hold them. */
+  endTokens: number[];
   /** Whether the folder has banter's slot-cache graph (onnx/decoder_slot_cache.onnx), which banter and the floor then run. */
   slotCacheGraph: boolean;
 }
@@ -24,31 +29,34 @@ export async function readModelFacts(dir: string): Promise<ModelFacts> {
   const path = resolve(dir);
   const onnx = join(path, 'onnx', 'model.onnx');
   await access(onnx).catch(() => {
-    throw new Error(`no ONNX decoder at ${onnx}: pass --model with a banter model folder (config.json, tokenizer.json, onnx/model.onnx)`);
+    throw new Error(`no ONNX decoder at ${onnx}: pass --model with a model folder (config.json, tokenizer.json, onnx/model.onnx)`);
   });
-  const config = JSON.parse(await readFile(join(path, 'config.json'), 'utf8')) as Record<string, number | undefined>;
-  const required = (key: string): number => {
-    const value = config[key];
-    if (typeof value !== 'number') throw new Error(`${join(path, 'config.json')} lacks the number "${key}"`);
-    return value;
-  };
-  const layers = required('n_layer');
-  const hidden = required('n_embd');
-  const vocabSize = required('vocab_size');
-  const contextWindow = required('n_positions');
-  // Embeddings (tied with the LM head), per layer: attention 4H^2 + 4H, MLP 8H^2 + 5H, 2 layer norms 4H; final norm 2H.
-  const params = vocabSize * hidden + contextWindow * hidden + layers * (12 * hidden * hidden + 13 * hidden) + 2 * hidden;
+  const folder = await readModelFolder(path, { dtype: 'fp32' });
+  const config = JSON.parse(await readFile(join(path, 'config.json'), 'utf8')) as Record<string, unknown>;
+  const { layers, hidden, heads, kvHeads, headDim, vocabSize, contextWindow } = folder;
+  const tied = config.tie_word_embeddings !== false;
+  const head = tied ? 0 : vocabSize * hidden;
+  const intermediate = typeof config.intermediate_size === 'number' ? config.intermediate_size : 4 * hidden;
+  const params =
+    folder.modelType === 'gpt2'
+      ? // Embeddings (tied with the LM head), per layer: attention 4H^2 + 4H, MLP 8H^2 + 5H, 2 layer norms 4H; final norm 2H.
+        vocabSize * hidden + contextWindow * hidden + layers * (12 * hidden * hidden + 13 * hidden) + 2 * hidden
+      : // Llama family: embeddings (+ an untied head), per layer q/o, k/v (grouped), gated MLP, 2 RMS norms; final norm.
+        vocabSize * hidden + head + layers * (2 * hidden * heads * headDim + 2 * hidden * kvHeads * headDim + 3 * hidden * intermediate + 2 * hidden) + hidden;
   return {
     name: basename(path),
     path,
+    modelType: folder.modelType,
     params,
     layers,
-    heads: required('n_head'),
+    heads,
+    kvHeads,
+    headDim,
     hidden,
     vocabSize,
     contextWindow,
-    endToken: config.eos_token_id ?? vocabSize - 1,
-    slotCacheGraph: await access(join(path, 'onnx', 'decoder_slot_cache.onnx')).then(() => true, () => false),
+    endTokens: folder.endTokenIds.length > 0 ? folder.endTokenIds : [vocabSize - 1],
+    slotCacheGraph: folder.slotCachePath !== undefined,
   };
 }
 
@@ -62,7 +70,7 @@ function tokenStream(model: ModelFacts, seed: number): (length: number) => numbe
   return (length) =>
     Array.from({ length }, () => {
       const token = next() % model.vocabSize;
-      return token === model.endToken ? (token + 1) % model.vocabSize : token;
+      return model.endTokens.includes(token) ? (token + 1) % model.vocabSize : token;
     });
 }
 

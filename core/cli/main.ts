@@ -4,6 +4,7 @@ import { Command as Program } from 'commander';
 import { createBot, type Bot } from '../bot.js';
 import { checkConfig, loadConfig, loadPresets, presetDirs } from '../config/index.js';
 import { installProcessGuards } from '../process-guards.js';
+import { registerModelCommands } from './models.js';
 
 const program = new Program('banter').description('Chat bots that run their own dialogue model').showHelpAfterError();
 
@@ -124,6 +125,8 @@ presets
     }
     console.log(JSON.stringify(preset, null, 2));
   });
+
+registerModelCommands(program);
 
 async function configuredPresets(file?: string) {
   return loadPresets(presetDirs(await loadConfig(file)));

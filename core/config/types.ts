@@ -15,6 +15,10 @@ export interface EngineConfig {
   interOpThreads?: number;
   /** How many generations may run at once across all conversations. */
   maxConcurrentGenerations: number;
+  /** Rows one decode step may hold (continuous batching across turns). */
+  maxBatchRows: number;
+  /** Prompt tokens per prefill pass. */
+  prefillChunk: number;
 }
 
 export interface HistoryConfig {

@@ -48,7 +48,7 @@ describe('banter-chat (forward model)', () => {
     for (const token of ['<|endoftext|>', '<|user|>', '<|bot|>', '<|persona|>', '<|knowledge|>']) {
       const id = engine.tokenizer.tokenId(token);
       expect(id).toBeTypeOf('number');
-      expect(engine.tokenizer.encode(token)).toEqual([id]);
+      expect(engine.tokenizer.encodeMarkup(token)).toEqual([id]);
     }
   });
 

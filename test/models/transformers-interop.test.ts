@@ -23,7 +23,7 @@ describe('banter-chat in @huggingface/transformers', () => {
     const prompt = '<|user|>What kind of music do you like?<|bot|>';
     const inputs = tokenizer(prompt);
     const promptIds = Array.from(inputs.input_ids.data as BigInt64Array, Number);
-    expect(promptIds).toEqual(engine.tokenizer.encode(prompt));
+    expect(promptIds).toEqual(engine.tokenizer.encodeMarkup(prompt));
 
     const output = await model.generate({
       ...inputs,

@@ -43,6 +43,7 @@ function turnFor(presetName: string, text: string, history: Turn['prompt']['hist
     decoding: {} as Turn['decoding'],
     prompt: { persona: [], knowledge: [], history: [...chosen.greeting, ...history, { role: 'user', text, at: 0 }] },
     promptTokens: [],
+    promptText: '',
     evidence: [],
     candidates: [],
     chosen: -1,
