@@ -7,12 +7,14 @@ import { randomUUID } from 'node:crypto';
 import { isAbsolute, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { builtinCommands, parseCommand } from './commands.js';
-import { ConfigError, loadPresets, presetDirs, validatePluginConfig } from './config/index.js';
+import { collectPresets, ConfigError, presetDirs, presetRoutingProblems, validatePluginConfig } from './config/index.js';
 import type { BotConfig, LoadedConfig } from './config/types.js';
 import { loadEngine as openEngine } from './engine/index.js';
 import type { DialogueEngine, EngineOptions } from './engine/types.js';
 import { EventBus } from './events.js';
-import { conversationKey, openHistoryStore, trimHistory, type HistoryStore } from './history/index.js';
+import { conversationKey, historyScheme, openHistoryStore, trimHistory, type HistoryStore } from './history/index.js';
+import { MemoryHistoryStore } from './history/memory-store.js';
+import { pointerJoin } from './config/errors.js';
 import { createLogger, type Logger } from './log.js';
 import { loadAdapter, loadPlugin } from './modules.js';
 import { runPipeline } from './pipeline.js';
@@ -41,6 +43,8 @@ export interface BotOptions {
   adapters?: { adapter: Adapter; config?: unknown }[];
   /** Only start these adapters from config (e.g. the CLI's `chat` starts just the terminal). */
   onlyAdapters?: string[];
+  /** Check everything `create` checks without opening the history store (`banter config check`). */
+  checkOnly?: boolean;
   /** Model loading progress (the terminal shows it as a progress line). */
   onProgress?: (message: string, fraction?: number) => void;
   /** A history store given as an object (embedding, tests) instead of the one `history.store` names. */
@@ -79,37 +83,67 @@ export class Bot implements BotHost {
     for (const command of builtinCommands()) this.commands.set(command.name, command);
   }
 
-  /** Loads everything the config names; fails with an actionable error before any message is taken. */
+  /**
+   * Loads everything the config names, and fails before any message is taken with a ConfigError
+   * listing every problem found: presets, the history store, the model (its session is created),
+   * maxNewTokens against the model's context window (config and presets), plugins (name, config,
+   * setup) and adapters (name, config). `checkOnly` (for `banter config check`) opens no store.
+   */
   static async create(loaded: LoadedConfig, options: BotOptions = {}): Promise<Bot> {
     const { config, dir } = loaded;
+    const file = configFile(loaded);
     const logger = options.logger ?? createLogger(config.log.level, { name: config.name });
     for (const warning of loaded.warnings ?? []) logger.warn(warning);
+    const problems: ConfigError[] = [];
+    const note = (path: string) => (error: unknown) => void problems.push(...asConfigErrors(error, file, path));
+
+    await preflightAdapters(loaded, options.onlyAdapters).catch(note('/adapters'));
+    const { presets, problems: presetProblems } = await collectPresets(presetDirs(loaded));
+    problems.push(...presetProblems, ...presetRoutingProblems(loaded, presets));
+    const history = options.history ?? (await openStore(loaded, options.checkOnly).catch((error: unknown) => void note('/history/store')(error)));
     const slots = new Semaphore(config.engine.maxConcurrentGenerations);
-    const presets = await loadPresets(presetDirs(loaded));
-    const history = options.history ?? (await openHistoryStore(config.history.store, dir, configFile(loaded)));
-    const engines = new Map<string, Promise<DialogueEngine>>();
-    const engineOptions = engineOptionsFrom(config);
     const enginePath = resolve(dir, config.engine.model);
-    const engine = limitEngine(await openEngine(enginePath, { ...engineOptions, onProgress: options.onProgress }), slots);
-    engines.set(enginePath, Promise.resolve(engine));
+    const opened = await openEngine(enginePath, { ...engineOptionsFrom(config), onProgress: options.onProgress }).catch((error: unknown) => {
+      problems.push(new ConfigError({ file, path: '/engine/model' }, `cannot load the model ${enginePath}: ${messageOf(error)}`));
+      return undefined;
+    });
+    const engine = opened && limitEngine(opened, slots);
+    if (engine) problems.push(...windowProblems(engine, config.decoding.maxNewTokens, { file, path: '/decoding/maxNewTokens' }, presets));
 
     const plugins: Plugin[] = [];
     for (const [spec, pluginConfig] of Object.entries(config.plugins)) {
       if (pluginConfig === false) continue;
-      plugins.push(await loadPlugin(spec, dir));
+      await loadPlugin(spec, dir).then((plugin) => plugins.push(plugin), note(pointerJoin('/plugins', spec)));
     }
     plugins.push(...(options.plugins ?? []));
 
-    const bot = new Bot(loaded, logger, engine, slots, history, plugins, presets, options);
-    for (const [path, promise] of engines) bot.engines.set(path, promise);
-    for (const plugin of plugins) {
-      const raw = config.plugins[plugin.name] ?? {};
-      const pluginConfig = plugin.configSchema
-        ? validatePluginConfig(plugin.name, plugin.configSchema, raw === true || raw === null ? {} : raw, { file: configFile(loaded), path: `/plugins/${plugin.name}`, origins: loaded.origins })
-        : raw;
-      await plugin.setup?.(bot, pluginConfig);
+    let bot: Bot | undefined;
+    if (engine && history && problems.length === 0) {
+      try {
+        bot = new Bot(loaded, logger, engine, slots, history, plugins, presets, options);
+        bot.engines.set(enginePath, Promise.resolve(engine));
+      } catch (error) {
+        note('/presets')(error);
+      }
     }
-    return bot;
+    for (const plugin of plugins) {
+      const path = pointerJoin('/plugins', plugin.name);
+      const raw = config.plugins[plugin.name] ?? {};
+      try {
+        const pluginConfig = plugin.configSchema
+          ? validatePluginConfig(plugin.name, plugin.configSchema, raw === true || raw === null ? {} : raw, { file, path, origins: loaded.origins })
+          : raw;
+        // A plugin can only be set up on a bot; without one (the model failed), its config is still checked.
+        if (bot) await plugin.setup?.(bot, pluginConfig);
+      } catch (error) {
+        note(path)(error);
+      }
+    }
+    if (problems.length > 0) {
+      await (bot ? bot.stop() : Promise.all([opened?.dispose(), options.history ? undefined : history?.close()]));
+      throw ConfigError.combine(problems);
+    }
+    return bot!;
   }
 
   get name(): string {
@@ -296,17 +330,7 @@ export class Bot implements BotHost {
 
   /** Starts the adapters named in config (and those given as options). */
   async start(): Promise<void> {
-    const { config, dir } = this.loaded;
-    const wanted = Object.entries(config.adapters).filter(
-      ([name, value]) => value !== false && (!this.options.onlyAdapters || this.options.onlyAdapters.includes(name)),
-    );
-    for (const [spec, raw] of wanted) {
-      const adapter = await loadAdapter(spec, dir);
-      const adapterConfig = adapter.configSchema
-        ? validatePluginConfig(spec, adapter.configSchema, raw === true || raw === null ? {} : raw, { file: configFile(this.loaded), path: `/adapters/${spec}`, origins: this.loaded.origins })
-        : raw;
-      await this.startAdapter(adapter, adapterConfig);
-    }
+    for (const { adapter, config } of await loadAdapters(this.loaded, this.options.onlyAdapters)) await this.startAdapter(adapter, config);
     for (const { adapter, config: adapterConfig } of this.options.adapters ?? []) await this.startAdapter(adapter, adapterConfig ?? {});
   }
 
@@ -400,4 +424,72 @@ function createPresetRegistry(presets: Preset[], config: BotConfig, file: string
       return hit ? hit[1] : config.presets.default;
     },
   };
+}
+
+/** The adapters config enables, loaded and with their sections validated; throws every problem at once. */
+async function loadAdapters(loaded: LoadedConfig, only?: string[]): Promise<{ adapter: Adapter; config: unknown }[]> {
+  const file = configFile(loaded);
+  const problems: ConfigError[] = [];
+  const result: { adapter: Adapter; config: unknown }[] = [];
+  for (const [spec, raw] of Object.entries(loaded.config.adapters)) {
+    if (raw === false || (only && !only.includes(spec))) continue;
+    const path = pointerJoin('/adapters', spec);
+    try {
+      const adapter = await loadAdapter(spec, loaded.dir);
+      const config = adapter.configSchema
+        ? validatePluginConfig(spec, adapter.configSchema, raw === true || raw === null ? {} : raw, { file, path, origins: loaded.origins })
+        : raw;
+      result.push({ adapter, config });
+    } catch (error) {
+      problems.push(...asConfigErrors(error, file, path));
+    }
+  }
+  if (problems.length > 0) throw ConfigError.combine(problems);
+  return result;
+}
+
+async function preflightAdapters(loaded: LoadedConfig, only?: string[]): Promise<void> {
+  await loadAdapters(loaded, only);
+}
+
+/** The history store, or for a check only its URL's scheme. */
+async function openStore(loaded: LoadedConfig, checkOnly = false): Promise<HistoryStore> {
+  const url = loaded.config.history.store;
+  if (checkOnly) {
+    if (!historyScheme(url)) await openHistoryStore(url, loaded.dir, configFile(loaded)); // throws the scheme's ConfigError
+    return new MemoryHistoryStore();
+  }
+  return openHistoryStore(url, loaded.dir, configFile(loaded));
+}
+
+/**
+ * maxNewTokens must leave room in the model's context window for at least a short message: the
+ * same encoding a turn makes, with a one-word message, must fit (config, then each preset).
+ */
+function windowProblems(engine: DialogueEngine, maxNewTokens: number, where: { file: string; path: string }, presets: Preset[]): ConfigError[] {
+  const problems: ConfigError[] = [];
+  const check = (reserve: number, file: string, path: string) => {
+    try {
+      engine.encodeDialogue({ persona: [], knowledge: [], history: [{ role: 'user', text: 'hi', at: 0 }] }, reserve);
+    } catch {
+      problems.push(
+        new ConfigError({ file, path, expected: `at most what leaves room for a message in the model's ${engine.info.contextWindow}-token context window`, got: String(reserve) }),
+      );
+    }
+  };
+  check(maxNewTokens, where.file, where.path);
+  for (const preset of presets) {
+    if (preset.decoding.maxNewTokens !== undefined) check(preset.decoding.maxNewTokens, preset.file ?? preset.name, '/decoding/maxNewTokens');
+  }
+  return problems;
+}
+
+/** Any error from loading a part, as ConfigErrors at that part's place in the config. */
+function asConfigErrors(error: unknown, file: string, path: string): ConfigError[] {
+  if (error instanceof ConfigError) return error.problems;
+  return [new ConfigError({ file, path }, messageOf(error))];
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

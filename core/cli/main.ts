@@ -2,7 +2,8 @@
 /** The `banter` command line. */
 import { Command as Program } from 'commander';
 import { createBot, type Bot } from '../bot.js';
-import { checkConfig, loadConfig, loadPresets, presetDirs } from '../config/index.js';
+import { checkConfig } from '../check.js';
+import { loadConfig, loadPresets, presetDirs } from '../config/index.js';
 import { installProcessGuards } from '../process-guards.js';
 import { registerModelCommands } from './models.js';
 

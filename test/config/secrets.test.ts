@@ -42,26 +42,18 @@ describe('config errors never echo a value from the environment', () => {
   test('a too-short web access token fails the start without repeating it', async () => {
     const token = 'short12';
     const file = await configFile('adapters:\n  web:\n    port: 0\n    accessToken: ${BANTER_WEB_TOKEN}\n');
-    const bot = await createBot(await loadConfig(file, { env: { BANTER_WEB_TOKEN: token } }));
-    try {
-      const error = await errorOf(() => bot.start());
-      expect(error.message).toContain('/adapters/web/accessToken');
-      expect(error.message).toContain('${BANTER_WEB_TOKEN}');
-      expect(error.message).not.toContain(token);
-    } finally {
-      await bot.stop();
-    }
+    const loaded = await loadConfig(file, { env: { BANTER_WEB_TOKEN: token } });
+    const error = await errorOf(async () => (await createBot(loaded)).start());
+    expect(error.message).toContain('/adapters/web/accessToken');
+    expect(error.message).toContain('${BANTER_WEB_TOKEN}');
+    expect(error.message).not.toContain(token);
   });
 
   test('a literal secret under a secret-looking key is not shown either', async () => {
     const file = await configFile('adapters:\n  web:\n    port: 0\n    accessToken: abc\n');
-    const bot = await createBot(await loadConfig(file, { env: {} }));
-    try {
-      const error = await errorOf(() => bot.start());
-      expect(error.message).toContain('/adapters/web/accessToken: expected a string matching');
-      expect(error.message).not.toMatch(/"abc"/);
-    } finally {
-      await bot.stop();
-    }
+    const loaded = await loadConfig(file, { env: {} });
+    const error = await errorOf(async () => (await createBot(loaded)).start());
+    expect(error.message).toContain('/adapters/web/accessToken: expected a string matching');
+    expect(error.message).not.toMatch(/"abc"/);
   });
 });

@@ -97,12 +97,7 @@ describe('web adapter: from the bot config', () => {
   });
 
   it('fails at start with the config path when its section is invalid', async () => {
-    const bot = await makeTestBot({ adapters: { web: { port: 'eighty', colour: 'blue' } } });
-    try {
-      await expect(bot.start()).rejects.toThrow(/adapters\/web/);
-    } finally {
-      await bot.stop();
-    }
+    await expect(makeTestBot({ adapters: { web: { port: 'eighty', colour: 'blue' } } })).rejects.toThrow(/adapters\/web/);
   });
 });
 
