@@ -5,11 +5,12 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { watch } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { openHistoryStore } from '../../core/history/store.js';
+import { FIXTURE_MODEL } from '../helpers/bot.js';
 import { compileChildren, type CompiledChildren } from '../helpers/children.js';
 import { startRedis, type RedisForTests } from './redis-server.js';
 
@@ -98,5 +99,39 @@ describe.each(Object.keys(stores))('%s store', (name) => {
     }
     expect(problems).toEqual([]);
     expect(acknowledged.size).toBeGreaterThanOrEqual(ROUNDS);
+  }, 240_000);
+});
+
+describe('a bot killed with SIGKILL while it answers', () => {
+  test(`loses no reply a user saw, over ${ROUNDS} kills (file:// store)`, async () => {
+    const url = `file://${join(dir, 'bot-kill/history.json')}`;
+    const seen: { key: string; message: number }[] = [];
+    const lost: string[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      const child = children.spawn('bot-turns', [url, FIXTURE_MODEL, `round${round}`]);
+      const ready = await child.waitForLine((line) => line === 'ready').then(() => true, () => false);
+      if (!ready) {
+        lost.push(`round ${round}: the bot did not start: ${child.stderr().split('\n').find((line) => line.startsWith('Error')) ?? child.stderr()}`);
+        break;
+      }
+      await child.waitForLine(() => child.lines.filter((line) => line.startsWith('seen ')).length >= 3 + (round % 4));
+      await mkdir(join(dir, 'bot-kill'), { recursive: true });
+      await killDuringWrite(child.process, join(dir, 'bot-kill'));
+      await child.exited;
+      const thisRound = child.lines.filter((line) => line.startsWith('seen ')).map((line) => ({ key: line.split(' ')[1], message: Number(line.split(' ')[2]) }));
+      seen.push(...thisRound);
+      const store = await openHistoryStore(url, dir).catch((error: Error) => void lost.push(`round ${round}: the store did not open: ${error.message}`));
+      if (!store) break;
+      try {
+        for (const { key, message } of seen) {
+          const texts = (await store.load(key))?.history.map((turn) => turn.text) ?? [];
+          if (!texts.includes(`message ${message}`)) lost.push(`${key} message ${message}`);
+        }
+      } finally {
+        await store.close();
+      }
+    }
+    expect(lost).toEqual([]);
+    expect(seen.length).toBeGreaterThanOrEqual(ROUNDS * 3);
   }, 240_000);
 });
