@@ -15,9 +15,11 @@ import { EventBus } from './events.js';
 import { conversationKey, historyScheme, openHistoryStore, trimHistory, type HistoryStore } from './history/index.js';
 import { MemoryHistoryStore } from './history/memory-store.js';
 import { pointerJoin } from './config/errors.js';
+import { PluginError } from './errors.js';
 import { createLogger, type Logger } from './log.js';
 import { loadAdapter, loadPlugin } from './modules.js';
 import { runPipeline } from './pipeline.js';
+import { declaredScores, unknownWeights } from './selection.js';
 import { KeyedSerialQueue, Semaphore } from './queue.js';
 import { cleanText } from './text.js';
 import type {
@@ -67,6 +69,8 @@ export class Bot implements BotHost {
   private readonly engines = new Map<string, Promise<DialogueEngine>>();
   private readonly running: Adapter[] = [];
   private stopped = false;
+  /** The plugins' declared default weights (families like `safety.*` are declarations, not weights). */
+  private readonly defaultWeights: Record<string, number>;
 
   private constructor(
     readonly loaded: LoadedConfig,
@@ -81,6 +85,10 @@ export class Bot implements BotHost {
     this.events = new EventBus<BotEvents>((event, error) => logger.error({ err: error, event }, 'event listener failed'));
     this.presets = createPresetRegistry(presets, loaded.config, configFile(loaded));
     for (const command of builtinCommands()) this.commands.set(command.name, command);
+    this.defaultWeights = Object.fromEntries(Object.entries(declaredScores(plugins)).filter(([name]) => !name.endsWith('*')));
+    this.events.on('plugin:error', ({ turn, error }) =>
+      logger.warn({ err: error.cause, plugin: error.plugin, stage: error.stage, turn: turn.id }, 'optional scorer failed; the turn goes on without its scores'),
+    );
   }
 
   /**
@@ -110,12 +118,15 @@ export class Bot implements BotHost {
     const engine = opened && limitEngine(opened, slots);
     if (engine) problems.push(...windowProblems(engine, config.decoding.maxNewTokens, { file, path: '/decoding/maxNewTokens' }, presets));
 
-    const plugins: Plugin[] = [];
+    // Each plugin keeps the config entry it was loaded from: its section is found by that key (a
+    // path like ./brevity.js), never by the name the plugin gives itself.
+    const entries: { plugin: Plugin; key?: string }[] = [];
     for (const [spec, pluginConfig] of Object.entries(config.plugins)) {
       if (pluginConfig === false) continue;
-      await loadPlugin(spec, dir).then((plugin) => plugins.push(plugin), note(pointerJoin('/plugins', spec)));
+      await loadPlugin(spec, dir).then((plugin) => entries.push({ plugin, key: spec }), note(pointerJoin('/plugins', spec)));
     }
-    plugins.push(...(options.plugins ?? []));
+    for (const plugin of options.plugins ?? []) entries.push({ plugin });
+    const plugins = entries.map((entry) => entry.plugin);
 
     let bot: Bot | undefined;
     if (engine && history && problems.length === 0) {
@@ -126,9 +137,12 @@ export class Bot implements BotHost {
         note('/presets')(error);
       }
     }
-    for (const plugin of plugins) {
-      const path = pointerJoin('/plugins', plugin.name);
-      const raw = config.plugins[plugin.name] ?? {};
+    const weights = weightProblems(config.selection.weights, plugins, { file, path: '/selection/weights' }, presets);
+    problems.push(...weights.errors);
+    for (const warning of weights.warnings) logger.warn(warning);
+    for (const { plugin, key } of entries) {
+      const path = pointerJoin('/plugins', key ?? plugin.name);
+      const raw = config.plugins[key ?? plugin.name] ?? {};
       try {
         const pluginConfig = plugin.configSchema
           ? validatePluginConfig(plugin.name, plugin.configSchema, raw === true || raw === null ? {} : raw, { file, path, origins: loaded.origins })
@@ -223,11 +237,12 @@ export class Bot implements BotHost {
         plugins: this.plugins,
         engine: this.engine,
         events: this.events,
-        weights: { ...this.config.selection.weights, ...turn.preset.selection.weights },
+        weights: { ...this.defaultWeights, ...this.config.selection.weights, ...turn.preset.selection.weights },
         fallback: turn.preset.selection.fallback ?? this.config.selection.fallback,
       });
     } catch (error) {
-      this.logger.error({ err: error, conversation: conversation.key, turn: turn.id }, 'turn failed');
+      const where = error instanceof PluginError ? { plugin: error.plugin, stage: error.stage } : {};
+      this.logger.error({ err: error, ...where, conversation: conversation.key, turn: turn.id }, 'turn failed');
       this.events.emit('turn:error', { turn, error });
       turn.reply = { text: APOLOGY, kind: 'error', citations: [] };
     }
@@ -482,6 +497,34 @@ function windowProblems(engine: DialogueEngine, maxNewTokens: number, where: { f
     if (preset.decoding.maxNewTokens !== undefined) check(preset.decoding.maxNewTokens, preset.file ?? preset.name, '/decoding/maxNewTokens');
   }
   return problems;
+}
+
+/**
+ * Selection weights (config, then each preset) that name a score no enabled plugin declares. One
+ * close to a declared name is a typo that would silently count 0: a config error with the
+ * suggestion. Others are scores of plugins this bot does not enable (a shared preset weighting
+ * `grounding.support`): a warning, since they count 0 here.
+ */
+function weightProblems(
+  weights: Record<string, number>,
+  plugins: Plugin[],
+  where: { file: string; path: string },
+  presets: Preset[],
+): { errors: ConfigError[]; warnings: string[] } {
+  const declared = Object.keys(declaredScores(plugins)).join(', ');
+  const errors: ConfigError[] = [];
+  const warnings: string[] = [];
+  const check = (values: Record<string, number>, file: string, path: string) => {
+    for (const { name, suggestion } of unknownWeights(values, plugins) ?? []) {
+      const at = pointerJoin(path, name);
+      if (suggestion) {
+        errors.push(new ConfigError({ file, path: at, expected: `a score the engine or an enabled plugin gives (${declared}); did you mean "${suggestion}"?`, got: JSON.stringify(name) }));
+      } else warnings.push(`${file}: ${at}: no enabled plugin gives the score "${name}", so its weight counts 0 here`);
+    }
+  };
+  check(weights, where.file, where.path);
+  for (const preset of presets) check(preset.selection.weights, preset.file ?? preset.name, '/selection/weights');
+  return { errors, warnings };
 }
 
 /** Any error from loading a part, as ConfigErrors at that part's place in the config. */

@@ -4,6 +4,7 @@
  */
 import type { DecodeOptions, DialogueEngine, EngineOptions } from './engine/types.js';
 import type { EventBus } from './events.js';
+import type { PluginError } from './errors.js';
 import type { Logger } from './log.js';
 
 export type JSONSchema = Record<string, unknown>;
@@ -149,8 +150,17 @@ export interface Plugin<Config = unknown> {
   name: string;
   /** JSON Schema of this plugin's config; validated with ajv before `setup`. */
   configSchema?: JSONSchema;
+  /**
+   * The scores its `score` hook adds, each with its default weight in selection (0: shown, not
+   * weighted); a trailing `*` names a family (`safety.*`). Config and presets may override the
+   * weights; a weight naming no declared score is a config error.
+   */
+  scores?: Record<string, number>;
+  /** A failing `score` hook only drops this plugin's scores (logged) instead of failing the turn. */
+  optionalScores?: boolean;
   setup?(bot: BotHost, config: Config): void | Promise<void>;
-  inspect?(turn: Turn): void | Promise<void>;
+  /** May answer at once (a command, a refusal): the returned reply ends the turn before generation. */
+  inspect?(turn: Turn): void | Reply | undefined | Promise<void | Reply | undefined>;
   prompt?(turn: Turn): void | Promise<void>;
   score?(turn: Turn): void | Promise<void>;
   filter?(turn: Turn): void | Promise<void>;
@@ -239,5 +249,7 @@ export interface BotEvents {
   reply: { turn: Turn; reply: Reply };
   'turn:end': { turn: Turn; ms: number };
   'turn:error': { turn: Turn; error: unknown };
+  /** A plugin hook failed; for an optional scorer the turn went on without its scores. */
+  'plugin:error': { turn: Turn; error: PluginError };
   'engine:progress': { model: string; message: string; fraction?: number };
 }

@@ -182,7 +182,7 @@ describe('web adapter: chat over the socket', () => {
     client.send({ type: 'say', conversation: 'err', text: 'hello' });
     expect((await client.take('reply-end')).kind).toBe('error');
     const { trace } = await client.take('trace', (f) => f.trace.ms !== undefined);
-    expect(trace.error).toBe('Error: scorer exploded');
+    expect(trace.error).toBe('PluginError: plugin "broken" failed in its score hook: scorer exploded');
     expect(trace.candidates).toHaveLength(NUM_CANDIDATES);
   });
 
