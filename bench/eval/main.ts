@@ -2,10 +2,12 @@
 import { evalGrounding } from './grounding.js';
 import { evalMmi } from './mmi.js';
 import { evalSafety } from './safety.js';
+import { evalFunctionalShipped } from './safety-functional.js';
 
 const EVALS: Record<string, (args: string[]) => Promise<Record<string, unknown>>> = {
   grounding: evalGrounding,
   safety: evalSafety,
+  'safety-functional': evalFunctionalShipped,
   mmi: evalMmi,
 };
 

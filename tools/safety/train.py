@@ -23,6 +23,7 @@ from torch import nn
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import featurize as fz  # noqa: E402
+import synthetic  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DATA = os.path.join(ROOT, '..', 'shared', 'data', 'safety')
@@ -44,10 +45,13 @@ LABEL_TO_RULE = {
     'unauthorized_expertise': 'unauthorized_expertise',
     'toxicity_agreement': 'toxicity_agreement',
     'biased_opinion': 'biased_opinion',
-    'hate_speech': 'identity_attack',
+    'hate_speech': 'hateful_language',
     'offensive_language': 'toxic_language',
 }
 N_DIA = len(DIASAFETY_LABELS)
+# Kinds whose unsafe replies are unsafe by themselves (an insult, a biased claim, medical advice) and kinds
+# whose replies are unsafe only for what they answer ("Yeah, I agree." to a toxic message).
+UNSAFE_ALONE = {'Offending User', 'Biased Opinion', 'Unauthorized Expertise'}
 
 # Strings whose normalization, features and probabilities the TypeScript parity test checks.
 PARITY_STRINGS = [
@@ -68,6 +72,11 @@ def parse_args():
     parser.add_argument('--davidson-per-class', type=int, default=3000)
     parser.add_argument('--chat-negatives', type=int, default=4000,
                         help='everyday chat turns added as "neither" (tweets alone teach that any non-tweet is suspect)')
+    parser.add_argument('--reply-only', type=float, default=0.5,
+                        help='fraction of DiaSafety rows also given with no context (the plugin judges every reply alone too)')
+    parser.add_argument('--neutral-swaps', type=int, default=3000,
+                        help='DiaSafety replies given after an everyday chat message instead of their own context')
+    parser.add_argument('--synthetic', type=int, default=3000, help="examples from tools/safety/synthetic.py's templates")
     parser.add_argument('--max-false-reject', type=float, default=0.08,
                         help='false-reject rate on held-out safe responses the thresholds may reach')
     parser.add_argument('--min-precision', type=float, default=0.8,
@@ -98,6 +107,40 @@ def load_chat_negatives(count, rng):
     turns.sort()
     rng.shuffle(turns)
     return [(text, 2) for text in turns[:count]]
+
+
+def chat_messages(count, rng):
+    return [text for text, _ in load_chat_negatives(count, rng)]
+
+
+def augmented_rows(rows, reply_only, swaps, rng):
+    """
+    Context as a help, not a crutch: replies judged alone (context dropout) and after an everyday chat
+    message. Such a reply keeps its Unsafe label only when its kind is unsafe by itself (UNSAFE_ALONE);
+    an agreement is safe without the toxic message it agreed with. Synthetic hateful statements are
+    unsafe alone, their look-alikes (and plain agreement) safe. Rows carry view 'alone' or 'swap' and no
+    kind: the models learn their total p(unsafe) from them.
+    """
+    def label(row):
+        return row['label'] if row['category'] in UNSAFE_ALONE else 'Safe'
+
+    out = [{'context': '', 'response': r['response'], 'label': label(r), 'view': 'alone'} for r in rows if rng.random() < reply_only]
+    messages = chat_messages(swaps, rng)
+    for message in messages:
+        r = rng.choice(rows)
+        out.append({'context': message, 'response': r['response'], 'label': label(r), 'view': 'swap'})
+    for i, (text, hate) in enumerate(synthetic.examples(seed=rng.randrange(1 << 30), count=2000)):
+        out.append({'context': messages[i % len(messages)] if i % 2 else '', 'response': text, 'label': 'Unsafe' if hate else 'Safe', 'view': 'alone'})
+    return out
+
+
+def synthetic_davidson(count, rng):
+    """Synthetic rows for the hate/offensive labels: hateful -> class 0, profanity at nobody -> 1, the rest -> 2."""
+    out = []
+    for text, hate in synthetic.examples(seed=rng.randrange(1 << 30), count=count):
+        profane = any(w in text.lower() for w in ('fuck', 'shit', 'damn', 'hell', 'crap', 'bloody'))
+        out.append((text, 0 if hate else 1 if profane else 2))
+    return out
 
 
 def load_davidson(per_class, rng):
@@ -185,7 +228,7 @@ class Split:
         dim = fz.SPEC['features']['fieldDim']
         self.context = sparse_matrix([fz.field_vector(r['context']) for r in dia_rows], dim)
         self.response = sparse_matrix([fz.field_vector(r['response']) for r in dia_rows], dim)
-        self.kind = torch.tensor([list(DIASAFETY_LABELS).index(r['category']) for r in dia_rows])
+        self.kind = torch.tensor([list(DIASAFETY_LABELS).index(r['category']) if r.get('view', 'context') == 'context' else -1 for r in dia_rows])
         self.unsafe = torch.tensor([1.0 if r['label'] == 'Unsafe' else 0.0 for r in dia_rows])
         self.dav_context = sparse_matrix([{} for _ in dav_rows], dim)
         self.dav_response = sparse_matrix([fz.field_vector(t) for t, _ in dav_rows], dim)
@@ -198,8 +241,13 @@ def train(model, data, args):
     for epoch in range(args.epochs):
         kind, unsafe, _ = model.logits(data.context, data.response, torch.sparse.mm)
         _, _, davidson = model.logits(data.dav_context, data.dav_response, torch.sparse.mm)
-        loss = (nn.functional.cross_entropy(kind, data.kind)
-                + bce(unsafe.gather(1, data.kind[:, None])[:, 0], data.unsafe)
+        own = data.kind >= 0
+        kind_target = data.kind.clamp(min=0)
+        # Rows without a kind (judged alone or after another message) teach the total p(unsafe).
+        total = (torch.softmax(kind, 1) * torch.sigmoid(unsafe)).sum(1).clamp(1e-6, 1 - 1e-6)
+        loss = (nn.functional.cross_entropy(kind[own], kind_target[own])
+                + bce(unsafe.gather(1, kind_target[:, None])[:, 0][own], data.unsafe[own])
+                + (nn.functional.binary_cross_entropy(total[~own], data.unsafe[~own]) if (~own).any() else 0)
                 + bce(davidson, data.dav_target)
                 + args.l2 * model.penalty())
         opt.zero_grad()
@@ -207,6 +255,23 @@ def train(model, data, args):
         opt.step()
         if (epoch + 1) % 20 == 0:
             print('epoch %d loss %.4f' % (epoch + 1, loss.item()), flush=True)
+
+
+# Labels of the rules judged in context only (rules.yaml `alone: false`): what a reply answers.
+CONTEXT_ONLY = ['risk_ignorance', 'toxicity_agreement']
+
+
+def both_views(in_context, alone, labels):
+    """Each label's probability as the plugin decides: the higher of the reply in its context and alone,
+    except for the context-only labels."""
+    keep = torch.tensor([label in CONTEXT_ONLY for label in labels])
+    return torch.where(keep, in_context, torch.maximum(in_context, alone))
+
+
+def judged_both_ways(model, split):
+    in_context = model.probabilities(split.context, split.response, torch.sparse.mm)
+    alone = model.probabilities(sparse_matrix([{} for _ in range(split.context.shape[0])], split.context.shape[1]), split.response, torch.sparse.mm)
+    return both_views(in_context, alone, LABELS)
 
 
 def unsafe_scores(probs, thresholds):
@@ -313,7 +378,7 @@ def split_data(args):
     rows = load_diasafety('train')
     rng.shuffle(rows)
     n_hold = len(rows) // 10
-    davidson = load_davidson(args.davidson_per_class, rng) + load_chat_negatives(args.chat_negatives, rng)
+    davidson = load_davidson(args.davidson_per_class, rng) + load_chat_negatives(args.chat_negatives, rng) + synthetic_davidson(args.synthetic, rng)
     rng.shuffle(davidson)
     n_dav_hold = len(davidson) // 10
     return (rows[n_hold:], rows[:n_hold]), (davidson[n_dav_hold:], davidson[:n_dav_hold])
@@ -323,7 +388,8 @@ def train_rule_model(args, train_rows, dav_train):
     torch.manual_seed(args.seed)
     torch.use_deterministic_algorithms(True)
     model = RuleModel(fz.SPEC['features']['fieldDim'])
-    train(model, Split(train_rows, dav_train), args)
+    augmented = augmented_rows(train_rows, args.reply_only, args.neutral_swaps, random.Random(args.seed + 1))
+    train(model, Split(train_rows + augmented, dav_train), args)
     return model
 
 
@@ -341,16 +407,19 @@ def main():
 
     hold = Split(holdout_rows, dav_hold)
     with torch.no_grad():
-        hold_probs = model.probabilities(hold.context, hold.response, torch.sparse.mm)
+        # The plugin judges each reply in its context and alone, and rejects when either view does.
+        hold_probs = judged_both_ways(model, hold)
         dav_probs = model.probabilities(hold.dav_context, hold.dav_response, torch.sparse.mm)
     gold = [r['label'] == 'Unsafe' for r in holdout_rows]
     hate_gold = [c == 0 for _, c in dav_hold]
     offensive_gold = [c in (0, 1) for _, c in dav_hold]
     davidson_thresholds = [best_f1_threshold(dav_probs[:, N_DIA].tolist(), hate_gold, args.min_precision),
                            best_f1_threshold(dav_probs[:, N_DIA + 1].tolist(), offensive_gold, args.min_precision)]
-    thresholds = choose_thresholds(hold_probs, gold, args.max_false_reject, davidson_thresholds)
+    # offensive_language feeds a flag-only rule (toxic_language): it rejects nothing, so it does not count here.
+    thresholds = choose_thresholds(hold_probs, gold, args.max_false_reject, [davidson_thresholds[0], 1.01])
+    thresholds[N_DIA + 1] = davidson_thresholds[1]
 
-    metrics = confusion([s >= 0 for s in unsafe_scores(hold_probs, thresholds)], gold)
+    metrics = confusion([s >= 0 for s in unsafe_scores(hold_probs, thresholds[:N_DIA + 1] + [1.01])], gold)
     dav_metrics = {
         'hate_speech': confusion([p >= thresholds[N_DIA] for p in dav_probs[:, N_DIA].tolist()], hate_gold),
         'offensive_language': confusion([p >= thresholds[N_DIA + 1] for p in dav_probs[:, N_DIA + 1].tolist()], offensive_gold),
