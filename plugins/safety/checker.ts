@@ -63,13 +63,12 @@ export class SafetyChecker {
     }
     this.compiled = options.rules.map((spec) => {
       const wantsModel = spec.detectors.some((d) => d.type === 'model');
-      const labels = wantsModel
-        ? options.models.flatMap(({ model, labelToRule }, index) =>
-            Object.keys(labelToRule)
-              .filter((label) => labelToRule[label] === spec.id)
-              .map((label) => ({ model: index, label, evidence: `model:${basename(model.folder)}/${label}` })),
-          )
-        : [];
+      // A label mapped onto the rule reads for it (a judge model names its rules itself).
+      const labels = options.models.flatMap(({ model, labelToRule }, index) =>
+        Object.keys(labelToRule)
+          .filter((label) => labelToRule[label] === spec.id)
+          .map((label) => ({ model: index, label, evidence: `model:${basename(model.folder)}/${label}` })),
+      );
       const detectors = textDetectors(options.featurizer, options.builtins, spec.detectors);
       if (wantsModel && labels.length === 0 && detectors.length === 0) {
         options.warn?.(`safety rule "${spec.id}" has only a model detector and ${options.models.length ? 'no model label maps to it' : 'the rule models are off'}: it never fires`);

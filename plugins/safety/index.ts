@@ -14,6 +14,8 @@ import { BuiltinDetectors, loadLexicons } from './builtin/index.js';
 import { loadRuleModel, type RuleModel } from './classifier.js';
 import { SafetyChecker, type RuleScore } from './checker.js';
 import { EvasionFolder } from './evasion.js';
+import { JudgeModel, judgeSchema, type JudgeSettings } from './judge-model.js';
+import type { DialogueEngine } from '../../core/engine/types.js';
 import { Featurizer, type FeaturizerSpec } from './featurize.js';
 import { TextNormalizer } from './normalize.js';
 import { actionOn, effectiveThreshold, loadRulesFile, type RuleSpec, type Side, type ThresholdLimits } from './rules.js';
@@ -23,6 +25,8 @@ export interface ModelRef {
   path?: string;
   labelToRule?: Record<string, string>;
   threads?: number;
+  /** The folder is a causal language model run by the engine, used as a judge (see judge-model.ts). */
+  judge?: JudgeSettings;
 }
 
 export interface SafetyConfig {
@@ -94,7 +98,11 @@ const MODEL_REF = {
     path: { type: 'string', minLength: 1 },
     labelToRule: { type: 'object', additionalProperties: { type: 'string' } },
     threads: { type: 'integer', minimum: 1 },
+    judge: judgeSchema,
   },
+  // A judge is a language model folder: it needs its path.
+  if: { required: ['judge'] },
+  then: { required: ['path'] },
 };
 
 export const configSchema: JSONSchema = {
@@ -135,6 +143,8 @@ export async function createChecker(
   config: Pick<SafetyConfig, 'rules' | 'model' | 'disable'>,
   resolvePath: (path: string) => string = (path) => path,
   warn?: (message: string) => void,
+  /** Loads a causal LM for judge models (the plugin passes `bot.loadEngine`). */
+  loadEngine?: (path: string) => Promise<DialogueEngine>,
 ): Promise<{ checker: SafetyChecker; models: RuleModel[] }> {
   const rulesFile = config.rules ? resolvePath(config.rules) : SHIPPED_RULES();
   const allRules = await loadRulesFile(rulesFile);
@@ -149,7 +159,14 @@ export async function createChecker(
   const refs = config.model === false ? [] : config.model === undefined ? SHIPPED_MODELS : [config.model].flat();
   const models: RuleModel[] = [];
   try {
+    const ruleText = Object.fromEntries(rules.map((rule) => [rule.id, rule.rule]));
     for (const ref of refs) {
+      if (ref.judge) {
+        if (!loadEngine) throw new Error('safety: a judge model needs an engine loader (createChecker was called without one)');
+        const folder = resolvePath(ref.path!);
+        models.push(new JudgeModel(folder, await loadEngine(folder), ref.judge, ruleText));
+        continue;
+      }
       models.push(await loadRuleModel(ref.path ? resolvePath(ref.path) : SHIPPED_MODEL(), { threads: ref.threads, normalizer }));
     }
     // The detectors normalize text as the configured n-gram model does, else as the shipped one.
@@ -256,7 +273,7 @@ export function createSafetyPlugin(): Plugin<SafetyConfig> {
         }
       }
       const warn = (message: string) => bot.logger.warn(message);
-      ({ checker, models } = await createChecker(config, (path) => bot.resolvePath(path), warn));
+      ({ checker, models } = await createChecker(config, (path) => bot.resolvePath(path), warn, (path) => bot.loadEngine(path)));
       for (const id of [...Object.keys(config.thresholds), ...Object.keys(config.limits)]) {
         if (!checker.rules.some((rule) => rule.id === id)) throw new Error(`safety: thresholds/limits name "${id}", which is not an enabled rule`);
       }
