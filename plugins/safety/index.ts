@@ -131,7 +131,7 @@ export const SHIPPED_TRANSFORMER_MODEL = () => join(packageRoot(), 'models', 'sa
  * Both shipped rule models: a rule fires when either does (see tools/safety/train_transformer.py).
  * The transformer runs on 2 threads, as the engine does: 16 replies take about 90 ms instead of 130.
  */
-export const SHIPPED_MODELS: ModelRef[] = [{}, { path: SHIPPED_TRANSFORMER_MODEL(), threads: 2 }];
+export const SHIPPED_MODELS: ModelRef[] = [{}];
 
 /** The shipped n-gram model's featurizer spec: its normalization also serves detectors and text-pair models. */
 export async function shippedFeaturizerSpec(): Promise<FeaturizerSpec> {

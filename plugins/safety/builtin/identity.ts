@@ -6,7 +6,7 @@
  * sentence frames it as something said and rejected (counter-speech: "If you say ... you are a bigot").
  */
 import type { Detection, NormalizedText, TextDetector } from '../detectors.js';
-import { bounded, clauseAfter, clauseBefore, compile, groupWords, inside, quotedSpans, words, type Lexicons } from './lexicons.js';
+import { bounded, clauseAfter, clauseBefore, compile, groupPattern, groupTriggers, inside, quotedSpans, words, type Lexicons } from './lexicons.js';
 
 const INTENSIFIERS = "(?:(?:a|an|as|all|just|nothing but|basically|literally|simply|such|so|really|truly|fucking|fuckin|bloody|damn|a bunch of|a pack of|the|total|complete|absolute|utter|like|mostly|always|clearly|obviously|still|naturally|inherently|genetically|born|disgusting|filthy|dirty|worthless|stupid|dumb) )*";
 const QUANTIFIERS = '(?:(?:all|most|these|those|the|you|fucking|filthy|dirty|damn|bloody|stupid|every single|any|some|many|so many|too many) )*';
@@ -45,9 +45,11 @@ export class IdentityAttackDetector implements TextDetector {
   private readonly patterns: { regex: RegExp; what: string }[];
   private readonly groupMention: RegExp;
   private readonly pronounAttack: RegExp;
+  private readonly triggers: Set<string>;
 
   constructor(lexicons: Lexicons) {
-    const G = words(groupWords(lexicons));
+    const G = groupPattern(lexicons);
+    this.triggers = groupTriggers(lexicons);
     const D = words(lexicons.dehumanising);
     const H = words(lexicons.harms);
     const V = words(lexicons.hate_verbs);
@@ -81,6 +83,8 @@ export class IdentityAttackDetector implements TextDetector {
   }
 
   detect(text: NormalizedText): Detection | undefined {
+    // Every pattern names a group: a text without a group word is skipped (most replies are).
+    if (!text.words.some((word) => this.triggers.has(word))) return undefined;
     const t = text.full;
     const quoted = quotedSpans(t);
     const said = (start: number, end: number) => !inside(quoted, start, end) && !COUNTER_BEFORE.test(clauseBefore(t, start)) && !COUNTER_AFTER.test(t.slice(end));
@@ -89,13 +93,12 @@ export class IdentityAttackDetector implements TextDetector {
         if (said(m.index!, m.index! + m[0].length)) return { score: 1, evidence: `identity attack: ${what}` };
       }
     }
+    this.groupMention.lastIndex = 0;
     if (this.groupMention.test(t)) {
-      this.groupMention.lastIndex = 0;
       for (const m of t.matchAll(this.pronounAttack)) {
         if (said(m.index!, m.index! + m[0].length)) return { score: 1, evidence: 'identity attack: a named group called dehumanising' };
       }
     }
-    this.groupMention.lastIndex = 0;
     return undefined;
   }
 }

@@ -42,14 +42,27 @@ export function words(terms: string[], plural = false): string {
 /** `\b(?:...)\b` around a pattern, on the fully normalized (lower-case) text. */
 export const bounded = (pattern: string) => `(?<![\\p{L}\\p{N}])${pattern}(?![\\p{L}\\p{N}])`;
 
-/** Every protected group word. */
-export function groupWords(lexicons: Lexicons): string[] {
+/** What may follow a group adjective to name people ("gay" -> "gay people", "black guys"). */
+const PEOPLE_NOUNS = ['people', 'folks', 'men', 'women', 'kids', 'guys', 'girls', 'families', 'person'];
+
+/**
+ * A pattern for any protected group: a group word, optionally followed by a people noun, or a slur
+ * (singular or plural). Kept as one short alternation: a regex over every combination is far slower.
+ */
+export function groupPattern(lexicons: Lexicons): string {
   const base = Object.values(lexicons.groups).flat();
-  // "gay" -> "gay people", "gay men"; "black" -> "black folks".
-  const adjectives = base.filter((w) => !w.includes(' ')).flatMap((w) => [`${w} people`, `${w} folks`, `${w} men`, `${w} women`, `${w} kids`, `${w} guys`, `${w} girls`, `${w} families`, `${w} person`]);
-  // Slurs name a group too ("<slur>s should be ...").
-  const slurs = lexicons.slurs.flatMap((w) => [w, `${w}s`]);
-  return [...base, ...adjectives, ...slurs];
+  return `(?:${words(base)}(?: ${words(PEOPLE_NOUNS)})?|${words(lexicons.slurs)}(?:s|es)?)`;
+}
+
+/** Words too common to say a group is named ("the disabled", "people of colour"): the next word decides. */
+const NOT_TRIGGERS = new Set(['the', 'people', 'a', 'an']);
+
+/** One distinctive word of every group and slur term: a text with none of them names no group. */
+export function groupTriggers(lexicons: Lexicons): Set<string> {
+  return new Set([...Object.values(lexicons.groups).flat(), ...lexicons.slurs].flatMap((term) => {
+    const word = term.split(' ').find((w) => !NOT_TRIGGERS.has(w)) ?? term;
+    return [word, `${word}s`, `${word}es`];
+  }));
 }
 
 export function compile(pattern: string): RegExp {

@@ -25,6 +25,7 @@ const HOMONYMS: Record<string, RegExp> = {
   paki: /\bpaki ?stan/u,
   queer: /./u, // "queer" is a slur only when used as an insult (see INSULTING_USE)
   gypsy: /\bgypsy (?:moth|jazz|kings|music|caravan|rose|skirt|style)\b/u,
+  redskin: /\b(?:the|washington) redskins\b|\b(?:nfl|football|quarterback|touchdown|team|season|game|coach|playoffs?|super bowl)\b/u,
 };
 /** A word that is a slur only in an insulting frame ("you queer", "filthy queers"). */
 const CONTEXTUAL = new Set(['queer', 'homo', 'gypsy', 'cripple', 'negro', 'spastic', 'tard', 'paki', 'coon']);
@@ -51,8 +52,20 @@ export class ObscenityLists {
     this.ownSlurs = compile(bounded(`(${words(lexicons.slurs)})(?:s|es|z)?`));
   }
 
+  private readonly cache = new Map<string, Hit[]>();
+
   /** Every word of the dataset (by its original word) and of banter's slur list found in the text. */
   hits(text: string): Hit[] {
+    // The slur and profanity detectors read the same text one after the other.
+    const cached = this.cache.get(text);
+    if (cached) return cached;
+    const found = this.find(text);
+    if (this.cache.size > 64) this.cache.clear();
+    this.cache.set(text, found);
+    return found;
+  }
+
+  private find(text: string): Hit[] {
     const found: Hit[] = [];
     for (const match of this.matcher.getAllMatches(text, true)) {
       const word = englishDataset.getPayloadWithPhraseMetadata(match).phraseMetadata?.originalWord ?? '';
