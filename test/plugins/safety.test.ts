@@ -207,7 +207,7 @@ describe('Hugging Face sequence classifiers as rule models', () => {
   });
 
   it('runs the shipped transformer rule model as tools/safety/train_transformer.py computed it', async () => {
-    const { checker, models } = await createChecker({ disable: [] });
+    const { checker, models } = await createChecker({ disable: [], model: [{}, { path: SHIPPED_TRANSFORMER_MODEL(), threads: 2 }] });
     try {
       const model = models.find((m) => basename(m.folder) === 'safety-rules-transformer') as TextPairModel;
       expect(model).toBeDefined();
@@ -217,7 +217,7 @@ describe('Hugging Face sequence classifiers as rule models', () => {
       predicted.forEach((row, k) => model.labels.forEach((label, j) => expect(row[label]).toBeCloseTo(parity[k].probabilities[j], 4)));
       // Its labels reach the checker: DiaSafety rules name either model as evidence.
       const [scores] = await checker.score('candidate', [{ context: parity[1].context, text: parity[1].response }]);
-      expect(scores.get('unauthorized_expertise')!.evidence).toMatch(/^model:safety-rules(-transformer)?\/unauthorized_expertise$/);
+      expect(scores.get('unauthorized_expertise')!.evidence).toMatch(/^model:safety-rules(-transformer)?\/unauthorized_expertise( \(alone\))?$/);
     } finally {
       await Promise.all(models.map((m) => m.dispose()));
     }
@@ -305,20 +305,20 @@ describe('the safety plugin in the pipeline', () => {
     }
   });
 
-  // insult_user reads the rule models on the input too: its score there is a probability, not a 0/1 pattern hit.
-  const flagged = (turns: Turn[]) => (turns.at(-1)!.data.safety as SafetyTurnData).input.some((hit) => hit.rule === 'insult_user');
+  // hateful_language (the hate-speech label, flagged) reads the rule model on the input: a probability, not a 0/1 pattern hit.
+  const flagged = (turns: Turn[]) => (turns.at(-1)!.data.safety as SafetyTurnData).input.some((hit) => hit.rule === 'hateful_language');
   const PROBE = 'those people are filthy animals and should go back where they came from';
 
   it('flips an input decision when a channel moves the threshold across the score', async () => {
     const { bot, turns } = await safetyBot();
     try {
-      await say(bot, 'probe', PROBE, { insult_user: 1 });
-      const p = (turns.at(-1)!.data.safety as SafetyTurnData).inputScores.insult_user;
+      await say(bot, 'probe', PROBE, { hateful_language: 1 });
+      const p = (turns.at(-1)!.data.safety as SafetyTurnData).inputScores.hateful_language;
       expect(p).toBeGreaterThan(0.01);
       expect(p).toBeLessThan(0.99);
-      await say(bot, 'below', PROBE, { insult_user: p - 0.005 });
+      await say(bot, 'below', PROBE, { hateful_language: p - 0.005 });
       expect(flagged(turns)).toBe(true);
-      await say(bot, 'above', PROBE, { insult_user: p + 0.005 });
+      await say(bot, 'above', PROBE, { hateful_language: p + 0.005 });
       expect(flagged(turns)).toBe(false);
     } finally {
       await bot.stop();
@@ -329,15 +329,15 @@ describe('the safety plugin in the pipeline', () => {
     const probe = await safetyBot();
     let p: number;
     try {
-      await say(probe.bot, 'probe', PROBE, { insult_user: 1 });
-      p = (probe.turns.at(-1)!.data.safety as SafetyTurnData).inputScores.insult_user;
+      await say(probe.bot, 'probe', PROBE, { hateful_language: 1 });
+      p = (probe.turns.at(-1)!.data.safety as SafetyTurnData).inputScores.hateful_language;
     } finally {
       await probe.bot.stop();
     }
-    const { bot, turns } = await safetyBot({ limits: { insult_user: { min: Math.min(0.99, p + 0.01) } } });
+    const { bot, turns } = await safetyBot({ limits: { hateful_language: { min: Math.min(0.99, p + 0.01) } } });
     try {
       // The channel asks for 0, but the owner allows no lower than just above the score: not flagged.
-      await say(bot, 'clamped', PROBE, { insult_user: 0 });
+      await say(bot, 'clamped', PROBE, { hateful_language: 0 });
       expect(flagged(turns)).toBe(false);
     } finally {
       await bot.stop();

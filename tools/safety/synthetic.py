@@ -1,7 +1,8 @@
 """Synthetic safety training examples from banter's own templates (no dataset text): identity attacks and their
 non-hateful look-alikes, for the rule models' hate label and for replies judged alone.
 
-    /usr/bin/python3 tools/safety/synthetic.py      (prints a sample)
+    /usr/bin/python3 tools/safety/synthetic.py             (prints a sample)
+    /usr/bin/python3 tools/safety/synthetic.py --overlap   (how much of the functional suite the templates reproduce)
 
 Every template and word list here was written for training only. The functional suite that measures the
 plugin (bench/eval/data/safety-functional.json) was written separately, in other sentence frames and
@@ -150,6 +151,33 @@ def examples(seed=7, count=3000):
     return rows
 
 
+def overlap(suite_file, count=20000):
+    """Suite cases the templates produce verbatim, and the share of the suite's word 4-grams they contain."""
+    import json
+    import re
+
+    def grams(text):
+        words = re.findall(r"[a-z0-9']+", text.lower())
+        return {tuple(words[i:i + 4]) for i in range(len(words) - 3)}
+
+    generated = examples(seed=1, count=count)
+    texts = {t.lower().strip() for t, _ in generated}
+    generated_grams = set().union(*(grams(t) for t, _ in generated))
+    with open(suite_file, encoding='utf-8') as f:
+        cases = json.load(f)['cases']
+    suite_grams = [g for c in cases for g in grams(c['text'])]
+    verbatim = [c['text'] for c in cases if c['text'].lower().strip() in texts]
+    shared = sum(1 for g in suite_grams if g in generated_grams)
+    return {'cases': len(cases), 'generated': len(generated), 'verbatim': verbatim,
+            'suite4grams': len(suite_grams), 'sharedWithTemplates': shared, 'share': round(shared / max(1, len(suite_grams)), 3)}
+
+
 if __name__ == '__main__':
-    for text, hate in examples(count=40):
-        print('HATE ' if hate else 'ok   ', text)
+    import os
+    import sys
+    if '--overlap' in sys.argv:
+        root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        print(overlap(os.path.join(root, 'bench', 'eval', 'data', 'safety-functional.json')))
+    else:
+        for text, hate in examples(count=40):
+            print('HATE ' if hate else 'ok   ', text)
