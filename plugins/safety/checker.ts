@@ -110,7 +110,7 @@ export class SafetyChecker {
       for (const rule of rules) {
         let best: RuleScore = { score: 0, evidence: 'none' };
         // A rule about what a reply answers has nothing to judge when there is no message.
-        const answersNothing = rule.spec.alone === false && !pair.context;
+        const answersNothing = rule.spec.alone === false && (!pair.context || !views.includes('context'));
         for (const { model, label, evidence } of answersNothing ? [] : rule.labels) {
           const p = probabilities[model][i][label];
           if (p > best.score) best = { score: p, evidence };

@@ -178,16 +178,18 @@ class RuleModel(nn.Module):
     def __init__(self, field_dim):
         super().__init__()
         self.kind = nn.Linear(field_dim, N_DIA)
+        # The reply also tells its kind: judged alone (no context), an insult still reads as Offending User.
+        self.kind_response = nn.Linear(field_dim, N_DIA, bias=False)
         self.unsafe_response = nn.Linear(field_dim, N_DIA)
         self.unsafe_context = nn.Linear(field_dim, N_DIA, bias=False)
         self.davidson = nn.Linear(field_dim, len(DAVIDSON_LABELS))
-        for layer in (self.kind, self.unsafe_response, self.unsafe_context, self.davidson):
+        for layer in (self.kind, self.kind_response, self.unsafe_response, self.unsafe_context, self.davidson):
             nn.init.zeros_(layer.weight)
             if layer.bias is not None:
                 nn.init.zeros_(layer.bias)
 
     def logits(self, context, response, mm):
-        kind = mm(context, self.kind.weight.t()) + self.kind.bias
+        kind = mm(context, self.kind.weight.t()) + mm(response, self.kind_response.weight.t()) + self.kind.bias
         unsafe = mm(response, self.unsafe_response.weight.t()) + self.unsafe_response.bias + mm(context, self.unsafe_context.weight.t())
         davidson = mm(response, self.davidson.weight.t()) + self.davidson.bias
         return kind, unsafe, davidson
@@ -205,22 +207,25 @@ class RuleModel(nn.Module):
         return torch.cat([total * terms / top, torch.sigmoid(davidson)], 1)
 
     def penalty(self):
-        return sum((layer.weight ** 2).sum() for layer in (self.kind, self.unsafe_response, self.unsafe_context, self.davidson))
+        return sum((layer.weight ** 2).sum() for layer in (self.kind, self.kind_response, self.unsafe_response, self.unsafe_context, self.davidson))
 
 
 class DenseRuleModel(nn.Module):
     """Export form: dense features [batch, 2 * fieldDim] -> probabilities [batch, labels], 0.5 = operating point."""
 
-    def __init__(self, trained, field_dim, thresholds):
+    def __init__(self, trained, field_dim, thresholds, alone_thresholds):
         super().__init__()
         self.trained = trained
         self.field_dim = field_dim
         self.register_buffer('shift', torch.tensor([logit(t) for t in thresholds]))
+        # A reply judged alone (all context features zero) has its own operating point.
+        self.register_buffer('shift_alone', torch.tensor([logit(t) for t in alone_thresholds]))
 
     def forward(self, features):
         context, response = features[:, :self.field_dim], features[:, self.field_dim:]
         p = self.trained.probabilities(context, response, torch.matmul).clamp(1e-6, 1 - 1e-6)
-        return torch.sigmoid(torch.log(p) - torch.log1p(-p) - self.shift)
+        alone = (context.abs().sum(1, keepdim=True) == 0)
+        return torch.sigmoid(torch.log(p) - torch.log1p(-p) - torch.where(alone, self.shift_alone, self.shift))
 
 
 class Split:
@@ -268,10 +273,39 @@ def both_views(in_context, alone, labels):
     return torch.where(keep, in_context, torch.maximum(in_context, alone))
 
 
-def judged_both_ways(model, split):
+def both_ways(model, split):
+    """The probabilities of each reply in its context and alone."""
     in_context = model.probabilities(split.context, split.response, torch.sparse.mm)
     alone = model.probabilities(sparse_matrix([{} for _ in range(split.context.shape[0])], split.context.shape[1]), split.response, torch.sparse.mm)
-    return both_views(in_context, alone, LABELS)
+    return in_context, alone
+
+
+def rejected_both_ways(in_context, alone, thresholds, alone_thresholds):
+    """What the plugin rejects: any label past its threshold in context, or (labels judged alone too) alone."""
+    keep = [label not in CONTEXT_ONLY for label in LABELS]
+    ctx = unsafe_scores(in_context, thresholds)
+    solo = unsafe_scores(alone, [t if k else 1.01 for t, k in zip(alone_thresholds, keep)])
+    return [a >= 0 or b >= 0 for a, b in zip(ctx, solo)]
+
+
+def choose_both_ways(in_context, alone, gold, max_false_reject, davidson_thresholds):
+    """
+    Thresholds for both views: one shared alone threshold for the DiaSafety labels judged alone (a
+    reply without its context reads less sure, so it gets its own operating point), and the in-context
+    thresholds chosen with what the alone view rejects counted; the best unsafe F1 within the budget.
+    """
+    best = None
+    for t_alone in [i / 20 for i in range(2, 20)] + [1.01]:
+        alone_ts = [t_alone] * N_DIA + davidson_thresholds
+        solo = rejected_both_ways(alone * 0, alone, [1.01] * len(LABELS), alone_ts)
+        ts = choose_thresholds(in_context, gold, max_false_reject, davidson_thresholds, also_rejected=solo, per_label=False)
+        m = confusion(rejected_both_ways(in_context, alone, ts, alone_ts), gold)
+        q = m['f1'] if m['falseReject'] <= max_false_reject else -1
+        if best is None or q > best[0]:
+            best = (q, ts, alone_ts)
+    _, _, alone_ts = best
+    solo = rejected_both_ways(alone * 0, alone, [1.01] * len(LABELS), alone_ts)
+    return choose_thresholds(in_context, gold, max_false_reject, davidson_thresholds, also_rejected=solo, per_label=True), alone_ts
 
 
 def unsafe_scores(probs, thresholds):
@@ -334,11 +368,11 @@ def logit(p):
     return math.log(p / (1 - p))
 
 
-def export(model, thresholds, args, holdout_metrics):
+def export(model, thresholds, alone_thresholds, args, holdout_metrics):
     os.makedirs(args.out, exist_ok=True)
     field_dim = fz.SPEC['features']['fieldDim']
     dim = field_dim * len(fz.SPEC['features']['fields'])
-    dense = DenseRuleModel(model, field_dim, thresholds)
+    dense = DenseRuleModel(model, field_dim, thresholds, alone_thresholds)
     dense.eval()
     torch.onnx.export(dense, torch.zeros(1, dim), os.path.join(args.out, 'model.onnx'),
                       input_names=['features'], output_names=['probabilities'],
@@ -351,6 +385,7 @@ def export(model, thresholds, args, holdout_metrics):
         'labelToRule': LABEL_TO_RULE,
         'operatingPoint': 0.5,
         'thresholdsBeforeShift': dict(zip(LABELS, thresholds)),
+        'aloneThresholdsBeforeShift': dict(zip(LABELS, alone_thresholds)),
         'featurizer': fz.SPEC,
         'training': {'args': {k: v for k, v in vars(args).items() if k not in ('out', 'no_export')}, 'holdout': holdout_metrics},
     }
@@ -408,28 +443,35 @@ def main():
     hold = Split(holdout_rows, dav_hold)
     with torch.no_grad():
         # The plugin judges each reply in its context and alone, and rejects when either view does.
-        hold_probs = judged_both_ways(model, hold)
+        in_context, alone = both_ways(model, hold)
         dav_probs = model.probabilities(hold.dav_context, hold.dav_response, torch.sparse.mm)
     gold = [r['label'] == 'Unsafe' for r in holdout_rows]
     hate_gold = [c == 0 for _, c in dav_hold]
     offensive_gold = [c in (0, 1) for _, c in dav_hold]
     davidson_thresholds = [best_f1_threshold(dav_probs[:, N_DIA].tolist(), hate_gold, args.min_precision),
                            best_f1_threshold(dav_probs[:, N_DIA + 1].tolist(), offensive_gold, args.min_precision)]
-    # offensive_language feeds a flag-only rule (toxic_language): it rejects nothing, so it does not count here.
-    thresholds = choose_thresholds(hold_probs, gold, args.max_false_reject, [davidson_thresholds[0], 1.01])
-    thresholds[N_DIA + 1] = davidson_thresholds[1]
-
-    metrics = confusion([s >= 0 for s in unsafe_scores(hold_probs, thresholds[:N_DIA + 1] + [1.01])], gold)
+    # The Davidson labels feed flag-only rules (hateful_language, toxic_language): they reject nothing.
+    thresholds, alone_thresholds = choose_both_ways(in_context, alone, gold, args.max_false_reject, [1.01, 1.01])
+    thresholds[N_DIA:], alone_thresholds[N_DIA:] = davidson_thresholds, davidson_thresholds
+    rejecting = thresholds[:N_DIA] + [1.01, 1.01]
+    metrics = confusion(rejected_both_ways(in_context, alone, rejecting, alone_thresholds[:N_DIA] + [1.01, 1.01]), gold)
+    own = [i for i, r in enumerate(holdout_rows) if r['category'] in UNSAFE_ALONE]
+    solo = rejected_both_ways(in_context * 0, alone, [1.01] * len(LABELS), alone_thresholds[:N_DIA] + [1.01, 1.01])
+    metrics['aloneOnly'] = confusion(solo, gold)
+    metrics['aloneOnlyUnsafeAloneKinds'] = confusion([solo[i] for i in own], [gold[i] for i in own])
+    metrics['pluginUnsafeAloneKinds'] = confusion([rejected_both_ways(in_context, alone, rejecting, alone_thresholds[:N_DIA] + [1.01, 1.01])[i] for i in own], [gold[i] for i in own])
     dav_metrics = {
         'hate_speech': confusion([p >= thresholds[N_DIA] for p in dav_probs[:, N_DIA].tolist()], hate_gold),
         'offensive_language': confusion([p >= thresholds[N_DIA + 1] for p in dav_probs[:, N_DIA + 1].tolist()], offensive_gold),
     }
-    print('thresholds', {k: round(v, 3) for k, v in zip(LABELS, thresholds)})
+    print('thresholds', {k: round(v, 3) for k, v in zip(LABELS, thresholds)}, 'alone', {k: round(v, 3) for k, v in zip(LABELS, alone_thresholds)})
     print('holdout unsafe: P %.3f R %.3f F1 %.3f false-reject %.3f' % (metrics['precision'], metrics['recall'], metrics['f1'], metrics['falseReject']))
+    for name in ('aloneOnly', 'aloneOnlyUnsafeAloneKinds', 'pluginUnsafeAloneKinds'):
+        print('holdout %s: F1 %.3f false-reject %.3f' % (name, metrics[name]['f1'], metrics[name]['falseReject']))
     for name, m in dav_metrics.items():
         print('davidson + chat holdout %s: P %.3f R %.3f F1 %.3f' % (name, m['precision'], m['recall'], m['f1']))
     if not args.no_export:
-        export(model, thresholds, args, {'diasafety': metrics, 'davidson': dav_metrics})
+        export(model, thresholds, alone_thresholds, args, {'diasafety': metrics, 'davidson': dav_metrics})
 
 
 if __name__ == '__main__':

@@ -233,13 +233,13 @@ def ngram_holdout_rejections(holdout_rows):
         raise SystemExit('train.py holds out other rows than this script: keep the same --seed')
     model = ngram.train_rule_model(args, train_rows, dav_train)
     with open(os.path.join(ROOT, 'models', 'safety-rules', 'config.json'), encoding='utf-8') as f:
-        shipped = json.load(f)['thresholdsBeforeShift']
-    # offensive_language feeds a flag-only rule: it rejects nothing.
-    thresholds = [shipped[label] if label != 'offensive_language' else 1.01 for label in ngram.LABELS]
+        shipped = json.load(f)
+    # The Davidson labels feed flag-only rules: they reject nothing.
+    rejecting = lambda key: [shipped[key][label] if label not in ngram.DAVIDSON_LABELS else 1.01 for label in ngram.LABELS]
     hold = ngram.Split(holdout_rows, [])
     with torch.no_grad():
-        probs = ngram.judged_both_ways(model, hold)
-    return [s >= 0 for s in ngram.unsafe_scores(probs, thresholds)]
+        in_context, alone = ngram.both_ways(model, hold)
+    return ngram.rejected_both_ways(in_context, alone, rejecting('thresholdsBeforeShift'), rejecting('aloneThresholdsBeforeShift'))
 
 
 def load_exported(model, out):
