@@ -1,17 +1,18 @@
 /**
  * `npm run bench -- safety [--runs N] [--candidates N]`: what the safety filter costs a turn. Times
  * `checker.score('candidate', pairs)` for one turn's candidates (16 by default, each a reply to the
- * same user message) with lexicons and patterns alone, the n-gram rule model (the peer: what banter
- * shipped before the transformer), the transformer rule model, and both (the shipped default).
- * Prints JSON and writes
- * bench/results/safety-latest.json.
+ * same user message): lexicons, patterns and built-in detectors alone; the shipped default (the
+ * n-gram rule model, each reply judged in context and alone); the peer, the same judged in context
+ * only (one view, as before replies were also judged alone); the transformer rule model (both views);
+ * and both models. Prints JSON and writes bench/results/safety-latest.json.
  */
 import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { packageRoot } from '../core/config/package-root.js';
-import { createChecker, SHIPPED_MODELS, type SafetyConfig } from '../plugins/safety/index.js';
+import type { View } from '../plugins/safety/checker.js';
+import { createChecker, SHIPPED_TRANSFORMER_MODEL, type SafetyConfig } from '../plugins/safety/index.js';
 
 const MESSAGE = "I've had a really rough week at work and my back hurts from sitting all day. My friend says I should just take some of her pills, what do you think I should do about it?";
 const REPLIES = [
@@ -33,11 +34,13 @@ const REPLIES = [
   'Sitting all day is hard on everyone. Standing up every hour helps a bit.',
 ];
 
-const SYSTEMS: { name: string; model: SafetyConfig['model'] }[] = [
-  { name: 'patterns-only', model: false },
-  { name: 'ngram', model: SHIPPED_MODELS[0] },
-  { name: 'transformer', model: SHIPPED_MODELS[1] },
-  { name: 'both (default)', model: undefined },
+const TRANSFORMER = () => ({ path: SHIPPED_TRANSFORMER_MODEL(), threads: 2 });
+const SYSTEMS: { name: string; model: () => SafetyConfig['model']; views: View[] }[] = [
+  { name: 'patterns-only', model: () => false, views: ['context', 'alone'] },
+  { name: 'ngram in context only (peer)', model: () => ({}), views: ['context'] },
+  { name: 'ngram (default)', model: () => undefined, views: ['context', 'alone'] },
+  { name: 'transformer', model: () => TRANSFORMER(), views: ['context', 'alone'] },
+  { name: 'ngram + transformer', model: () => [{}, TRANSFORMER()], views: ['context', 'alone'] },
 ];
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -53,13 +56,13 @@ export async function safetyCommand(args: string[]): Promise<void> {
   const pairs = Array.from({ length: candidates }, (_, i) => ({ context: MESSAGE, text: REPLIES[i % REPLIES.length] }));
   const results: Record<string, { median_ms: number; min_ms: number; runs_ms: number[] }> = {};
   for (const system of SYSTEMS) {
-    const { checker, models } = await createChecker({ disable: [], model: system.model });
+    const { checker, models } = await createChecker({ disable: [], model: system.model() });
     try {
-      for (let i = 0; i < 3; i++) await checker.score('candidate', pairs);
+      for (let i = 0; i < 3; i++) await checker.score('candidate', pairs, system.views);
       const times: number[] = [];
       for (let i = 0; i < runs; i++) {
         const started = performance.now();
-        await checker.score('candidate', pairs);
+        await checker.score('candidate', pairs, system.views);
         times.push(performance.now() - started);
       }
       results[system.name] = { median_ms: round(median(times)), min_ms: round(Math.min(...times)), runs_ms: times.map(round) };
@@ -74,7 +77,7 @@ export async function safetyCommand(args: string[]): Promise<void> {
     machine: { cpu_model: os.cpus()[0]?.model ?? 'unknown', cores: os.cpus().length, node_version: process.version, load_average: os.loadavg().map(round) },
     workload: `checker.score('candidate', ...) over ${candidates} replies to one ${MESSAGE.split(' ').length}-word user message; ${runs} timed runs after 3 warmups; intra-op threads as the plugin's defaults (n-gram 1, transformer 2)`,
     systems: results,
-    ratios_vs_ngram: Object.fromEntries(Object.entries(results).map(([name, r]) => [name, round(r.median_ms / results.ngram.median_ms)])),
+    ratios_vs_peer: Object.fromEntries(Object.entries(results).map(([name, r]) => [name, round(r.median_ms / results['ngram in context only (peer)'].median_ms)])),
   };
   const json = `${JSON.stringify(report, null, 2)}\n`;
   await writeFile(join(packageRoot(), 'bench', 'results', 'safety-latest.json'), json);

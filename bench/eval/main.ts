@@ -1,11 +1,15 @@
-/** `npm run eval -- <grounding|safety|mmi> [options]`: runs one evaluation and prints its report as JSON. */
+/** `npm run eval -- <grounding|safety|safety-functional|safety-chat|mmi> [options]`: runs one evaluation and prints its report as JSON. */
 import { evalGrounding } from './grounding.js';
 import { evalMmi } from './mmi.js';
 import { evalSafety } from './safety.js';
+import { evalSafetyChat } from './safety-chat.js';
+import { evalFunctionalShipped } from './safety-functional.js';
 
 const EVALS: Record<string, (args: string[]) => Promise<Record<string, unknown>>> = {
   grounding: evalGrounding,
   safety: evalSafety,
+  'safety-functional': evalFunctionalShipped,
+  'safety-chat': evalSafetyChat,
   mmi: evalMmi,
 };
 

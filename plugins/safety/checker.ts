@@ -3,10 +3,15 @@
  * (rule-model labels mapped to it, lexicons, patterns). Shared by the plugin and the evaluation.
  */
 import { basename } from 'node:path';
+import type { BuiltinDetectors } from './builtin/index.js';
 import { normalizedText, textDetectors, type TextDetector } from './detectors.js';
+import type { EvasionFolder } from './evasion.js';
 import type { Featurizer } from './featurize.js';
 import type { RuleModel } from './model-files.js';
 import { actionOn, type RuleSpec, type Side } from './rules.js';
+
+/** How the rule models judge a reply: in its context, alone, or both (the plugin: both). */
+export type View = 'context' | 'alone';
 
 export interface RuleScore {
   score: number;
@@ -24,6 +29,9 @@ export interface CheckerOptions {
   rules: RuleSpec[];
   /** Its normalizer prepares text for the lexicon and pattern detectors. */
   featurizer: Featurizer;
+  /** Undoes disguised words before any detector or model reads the text. */
+  folder: EvasionFolder;
+  builtins: BuiltinDetectors;
   /** Empty: model detectors are off (rules then rely on their lexicons and patterns). */
   models: MappedModel[];
   warn?: (message: string) => void;
@@ -55,14 +63,13 @@ export class SafetyChecker {
     }
     this.compiled = options.rules.map((spec) => {
       const wantsModel = spec.detectors.some((d) => d.type === 'model');
-      const labels = wantsModel
-        ? options.models.flatMap(({ model, labelToRule }, index) =>
-            Object.keys(labelToRule)
-              .filter((label) => labelToRule[label] === spec.id)
-              .map((label) => ({ model: index, label, evidence: `model:${basename(model.folder)}/${label}` })),
-          )
-        : [];
-      const detectors = textDetectors(options.featurizer, spec.detectors);
+      // A label mapped onto the rule reads for it (a judge model names its rules itself).
+      const labels = options.models.flatMap(({ model, labelToRule }, index) =>
+        Object.keys(labelToRule)
+          .filter((label) => labelToRule[label] === spec.id)
+          .map((label) => ({ model: index, label, evidence: `model:${basename(model.folder)}/${label}` })),
+      );
+      const detectors = textDetectors(options.featurizer, options.builtins, spec.detectors);
       if (wantsModel && labels.length === 0 && detectors.length === 0) {
         options.warn?.(`safety rule "${spec.id}" has only a model detector and ${options.models.length ? 'no model label maps to it' : 'the rule models are off'}: it never fires`);
       }
@@ -79,24 +86,37 @@ export class SafetyChecker {
   }
 
   /**
-   * Scores of the rules that apply on `side`, for each (context, text) pair. Each rule model runs
-   * once for all pairs, and only when some applicable rule reads it.
+   * Scores of the rules that apply on `side`, for each (context, text) pair. A text with a context is
+   * judged twice by the rule models, in its context and alone, and each label keeps the higher
+   * probability: a reply must be safe by itself and as an answer (`views` says which view scored).
+   * Each rule model runs once for all pairs and views, and only when some applicable rule reads it.
    */
-  async score(side: Side, pairs: { context: string; text: string }[]): Promise<Map<string, RuleScore>[]> {
+  async score(side: Side, pairs: { context: string; text: string }[], views: View[] = ['context', 'alone']): Promise<Map<string, RuleScore>[]> {
     const rules = this.compiled.filter((rule) => actionOn(rule.spec, side) !== undefined);
     const needed = new Set(rules.flatMap((rule) => rule.labels.map((l) => l.model)));
-    const modelPairs = pairs.map((p) => ({ context: p.context, response: p.text }));
+    const texts = pairs.map((pair) => normalizedText(this.options.featurizer, this.options.folder, pair.text));
+    const contexts = pairs.map((pair) => (pair.context ? normalizedText(this.options.featurizer, this.options.folder, pair.context).forModels : ''));
+    // Row i judges pair i in its context (or alone when it has none); rows after them judge replies alone.
+    const inContext = pairs.map((_, i) => ({ context: views.includes('context') ? contexts[i] : '', response: texts[i].forModels }));
+    const aloneRows = views.includes('alone') && views.includes('context') ? pairs.flatMap((pair, i) => (pair.context ? [i] : [])) : [];
+    const modelPairs = [...inContext, ...aloneRows.map((i) => ({ context: '', response: texts[i].forModels }))];
     const probabilities = await Promise.all(
       this.options.models.map(({ model }, index) => (needed.has(index) ? model.predict(modelPairs) : Promise.resolve([]))),
     );
+    const aloneRow = new Map(aloneRows.map((pairIndex, k) => [pairIndex, pairs.length + k]));
     return pairs.map((pair, i) => {
-      const text = normalizedText(this.options.featurizer, pair.text);
+      const text = texts[i];
       const scores = new Map<string, RuleScore>();
       for (const rule of rules) {
         let best: RuleScore = { score: 0, evidence: 'none' };
-        for (const { model, label, evidence } of rule.labels) {
+        // A rule about what a reply answers has nothing to judge when there is no message.
+        const answersNothing = rule.spec.alone === false && (!pair.context || !views.includes('context'));
+        for (const { model, label, evidence } of answersNothing ? [] : rule.labels) {
           const p = probabilities[model][i][label];
           if (p > best.score) best = { score: p, evidence };
+          const alone = rule.spec.alone === false ? undefined : aloneRow.get(i);
+          const q = alone === undefined ? 0 : probabilities[model][alone][label];
+          if (q > best.score) best = { score: q, evidence: `${evidence} (alone)` };
         }
         for (const detector of rule.detectors) {
           const hit = detector.detect(text);

@@ -1,18 +1,27 @@
-/** Lexicon and pattern detectors: precise, cheap checks beside the rule model. */
+/** Lexicon, pattern and built-in detectors: precise, cheap checks beside the rule models. */
+import type { BuiltinDetectors } from './builtin/index.js';
+import type { EvasionFolder } from './evasion.js';
 import type { Featurizer } from './featurize.js';
 import type { DetectorSpec } from './rules.js';
 
-/** A text in the forms detectors read: `full` (what the model reads), `light` and its word tokens. */
+/**
+ * A text in the forms detectors read: `full` (lower case, leetspeak, spacing, repeats and disguised
+ * words undone), `light` (Unicode folding only) and the words of `full`; `forModels` is what the rule
+ * models read: the original, or the plainly written text when a disguise was undone.
+ */
 export interface NormalizedText {
   raw: string;
   light: string;
   full: string;
   words: string[];
+  forModels: string;
 }
 
-export function normalizedText(featurizer: Featurizer, raw: string): NormalizedText {
-  const full = featurizer.normalizer.full(raw);
-  return { raw, light: featurizer.normalizer.light(raw), full, words: featurizer.words(full) };
+export function normalizedText(featurizer: Featurizer, folder: EvasionFolder, raw: string): NormalizedText {
+  const light = featurizer.normalizer.light(raw);
+  const folded = folder.fold(light);
+  const full = featurizer.normalizer.full(folded.text);
+  return { raw, light, full, words: featurizer.words(full), forModels: folded.disguised ? folded.text : raw };
 }
 
 /** A detector hit: the score and what matched (for the trace). */
@@ -79,12 +88,13 @@ class PatternDetector implements TextDetector {
   }
 }
 
-/** Builds the text detectors of a rule; `model` detectors are served by the rule model instead. */
-export function textDetectors(featurizer: Featurizer, specs: DetectorSpec[]): TextDetector[] {
+/** Builds the text detectors of a rule; `model` detectors are served by the rule models instead. */
+export function textDetectors(featurizer: Featurizer, builtins: BuiltinDetectors, specs: DetectorSpec[]): TextDetector[] {
   const out: TextDetector[] = [];
   for (const spec of specs) {
     if (spec.type === 'lexicon') out.push(new LexiconDetector(featurizer, spec.terms));
     if (spec.type === 'pattern') out.push(new PatternDetector(spec.on, spec.patterns));
+    if (spec.type === 'builtin') out.push(builtins.get(spec.name));
   }
   return out;
 }

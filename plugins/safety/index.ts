@@ -10,8 +10,12 @@ import { performance } from 'node:perf_hooks';
 import { packageRoot } from '../../core/config/package-root.js';
 import { validatePluginConfig } from '../../core/config/schema.js';
 import type { BotHost, Command, JSONSchema, Plugin, Preset, Turn } from '../../core/types.js';
+import { BuiltinDetectors, loadLexicons } from './builtin/index.js';
 import { loadRuleModel, type RuleModel } from './classifier.js';
 import { SafetyChecker, type RuleScore } from './checker.js';
+import { EvasionFolder } from './evasion.js';
+import { JudgeModel, judgeSchema, type JudgeSettings } from './judge-model.js';
+import type { DialogueEngine } from '../../core/engine/types.js';
 import { Featurizer, type FeaturizerSpec } from './featurize.js';
 import { TextNormalizer } from './normalize.js';
 import { actionOn, effectiveThreshold, loadRulesFile, type RuleSpec, type Side, type ThresholdLimits } from './rules.js';
@@ -21,6 +25,8 @@ export interface ModelRef {
   path?: string;
   labelToRule?: Record<string, string>;
   threads?: number;
+  /** The folder is a causal language model run by the engine, used as a judge (see judge-model.ts). */
+  judge?: JudgeSettings;
 }
 
 export interface SafetyConfig {
@@ -39,6 +45,8 @@ export interface SafetyConfig {
   limits: Record<string, ThresholdLimits>;
   /** Said when the user's input is refused (a preset's `plugins.safety.refusal` wins). */
   refusal: string;
+  /** Said when the user's message speaks of harming themselves (rules with input action `care`). */
+  care: string;
   /** Said when every candidate was rejected (a preset's `plugins.safety.fallback` wins; else the core's fallback). */
   fallback?: string;
 }
@@ -47,6 +55,7 @@ export interface SafetyConfig {
 export interface SafetyOverrides {
   thresholds?: Record<string, number>;
   refusal?: string;
+  care?: string;
   fallback?: string;
 }
 
@@ -72,12 +81,14 @@ export interface SafetyTurnData {
 }
 
 const PROBABILITY = { type: 'number', minimum: 0, maximum: 1 };
+const DEFAULT_CARE =
+  "I'm really sorry you're feeling this way, and I'm glad you told me. You don't have to go through this alone: please talk to someone you trust, or reach a crisis line (in the US call or text 988; in the UK and Ireland call Samaritans on 116 123; elsewhere findahelpline.com lists free, confidential lines). If you're in danger right now, call your local emergency number.";
 const THRESHOLDS = { type: 'object', additionalProperties: PROBABILITY };
 
 export const overridesSchema: JSONSchema = {
   type: 'object',
   additionalProperties: false,
-  properties: { thresholds: THRESHOLDS, refusal: { type: 'string', minLength: 1 }, fallback: { type: 'string', minLength: 1 } },
+  properties: { thresholds: THRESHOLDS, refusal: { type: 'string', minLength: 1 }, care: { type: 'string', minLength: 1 }, fallback: { type: 'string', minLength: 1 } },
 };
 
 const MODEL_REF = {
@@ -87,7 +98,11 @@ const MODEL_REF = {
     path: { type: 'string', minLength: 1 },
     labelToRule: { type: 'object', additionalProperties: { type: 'string' } },
     threads: { type: 'integer', minimum: 1 },
+    judge: judgeSchema,
   },
+  // A judge is a language model folder: it needs its path.
+  if: { required: ['judge'] },
+  then: { required: ['path'] },
 };
 
 export const configSchema: JSONSchema = {
@@ -103,7 +118,8 @@ export const configSchema: JSONSchema = {
       default: {},
       additionalProperties: { type: 'object', additionalProperties: false, properties: { min: PROBABILITY, max: PROBABILITY } },
     },
-    refusal: { type: 'string', minLength: 1, default: "I'd rather not go there. Could we talk about something else?" },
+    refusal: { type: 'string', minLength: 1, default: "I won't help with that. Could we talk about something else?" },
+    care: { type: 'string', minLength: 1, default: DEFAULT_CARE },
     fallback: { type: 'string', minLength: 1 },
   },
 };
@@ -115,7 +131,7 @@ export const SHIPPED_TRANSFORMER_MODEL = () => join(packageRoot(), 'models', 'sa
  * Both shipped rule models: a rule fires when either does (see tools/safety/train_transformer.py).
  * The transformer runs on 2 threads, as the engine does: 16 replies take about 90 ms instead of 130.
  */
-export const SHIPPED_MODELS: ModelRef[] = [{}, { path: SHIPPED_TRANSFORMER_MODEL(), threads: 2 }];
+export const SHIPPED_MODELS: ModelRef[] = [{}];
 
 /** The shipped n-gram model's featurizer spec: its normalization also serves detectors and text-pair models. */
 export async function shippedFeaturizerSpec(): Promise<FeaturizerSpec> {
@@ -127,6 +143,8 @@ export async function createChecker(
   config: Pick<SafetyConfig, 'rules' | 'model' | 'disable'>,
   resolvePath: (path: string) => string = (path) => path,
   warn?: (message: string) => void,
+  /** Loads a causal LM for judge models (the plugin passes `bot.loadEngine`). */
+  loadEngine?: (path: string) => Promise<DialogueEngine>,
 ): Promise<{ checker: SafetyChecker; models: RuleModel[] }> {
   const rulesFile = config.rules ? resolvePath(config.rules) : SHIPPED_RULES();
   const allRules = await loadRulesFile(rulesFile);
@@ -136,16 +154,25 @@ export async function createChecker(
   const rules = allRules.filter((rule) => !config.disable.includes(rule.id));
   const shipped = await shippedFeaturizerSpec();
   const normalizer = new TextNormalizer(shipped.normalize);
+  const [folder, lexicons] = await Promise.all([EvasionFolder.load(), loadLexicons()]);
+  const builtins = new BuiltinDetectors(lexicons);
   const refs = config.model === false ? [] : config.model === undefined ? SHIPPED_MODELS : [config.model].flat();
   const models: RuleModel[] = [];
   try {
+    const ruleText = Object.fromEntries(rules.map((rule) => [rule.id, rule.rule]));
     for (const ref of refs) {
+      if (ref.judge) {
+        if (!loadEngine) throw new Error('safety: a judge model needs an engine loader (createChecker was called without one)');
+        const folder = resolvePath(ref.path!);
+        models.push(new JudgeModel(folder, await loadEngine(folder), ref.judge, ruleText));
+        continue;
+      }
       models.push(await loadRuleModel(ref.path ? resolvePath(ref.path) : SHIPPED_MODEL(), { threads: ref.threads, normalizer }));
     }
     // The detectors normalize text as the configured n-gram model does, else as the shipped one.
     const featurizer = models.find((model) => model.featurizer)?.featurizer ?? new Featurizer(shipped);
     const mapped = models.map((model, i) => ({ model, labelToRule: refs[i].labelToRule ?? model.labelToRule }));
-    return { checker: new SafetyChecker({ rules, featurizer, models: mapped, warn }), models };
+    return { checker: new SafetyChecker({ rules, featurizer, folder, builtins, models: mapped, warn }), models };
   } catch (error) {
     await Promise.all(models.map((model) => model.dispose()));
     throw error;
@@ -247,7 +274,7 @@ export function createSafetyPlugin(): Plugin<SafetyConfig> {
         }
       }
       const warn = (message: string) => bot.logger.warn(message);
-      ({ checker, models } = await createChecker(config, (path) => bot.resolvePath(path), warn));
+      ({ checker, models } = await createChecker(config, (path) => bot.resolvePath(path), warn, (path) => bot.loadEngine(path)));
       for (const id of [...Object.keys(config.thresholds), ...Object.keys(config.limits)]) {
         if (!checker.rules.some((rule) => rule.id === id)) throw new Error(`safety: thresholds/limits name "${id}", which is not an enabled rule`);
       }
@@ -270,11 +297,15 @@ export function createSafetyPlugin(): Plugin<SafetyConfig> {
           safety.steer[rule] = Math.min(safety.steer[rule] ?? 1, threshold);
         }
       }
-      const refusing = hits.filter((hit) => hit.action === 'refuse');
-      turn.trace.push({ stage: 'inspect', by: 'safety', ms: performance.now() - started, note: `input ${refusing.length ? 'refused' : 'flagged'}: ${hits.map(formatFired).join(', ')}` });
-      if (refusing.length === 0) return;
+      // Self-harm gets a caring reply rather than a refusal; other blocking rules a refusal in the preset's voice.
+      const caring = hits.some((hit) => hit.action === 'care');
+      const refusing = caring || hits.some((hit) => hit.action === 'refuse');
+      const outcome = caring ? 'answered with care' : refusing ? 'refused' : 'flagged';
+      turn.trace.push({ stage: 'inspect', by: 'safety', ms: performance.now() - started, note: `input ${outcome}: ${hits.map(formatFired).join(', ')}` });
+      if (!refusing) return;
       safety.refused = true;
-      const text = overridesOf(turn.preset).refusal ?? config.refusal;
+      const overrides = overridesOf(turn.preset);
+      const text = caring ? (overrides.care ?? config.care) : (overrides.refusal ?? config.refusal);
       turn.reply = { kind: 'refusal', text, citations: [] };
     },
 
@@ -296,10 +327,13 @@ export function createSafetyPlugin(): Plugin<SafetyConfig> {
       const thresholds = thresholdsFor(turn, rules);
       const safety = data(turn);
       const notes: string[] = [];
+      // A rule that requires an input rule (encouragement after a risky message) is off in other turns.
+      const firedOnInput = new Set(safety.input.map((hit) => hit.rule));
+      const active = rules.filter((rule) => !rule.requiresInput || rule.requiresInput.some((id) => firedOnInput.has(id)));
       turn.candidates.forEach((candidate, index) => {
         // Another stage's rejection (an empty reply) stands; its safety scores stay for the record.
         if (candidate.rejected) return;
-        const hits = fired('candidate', rules, evidence[index], thresholds);
+        const hits = fired('candidate', active, evidence[index], thresholds);
         if (hits.length === 0) return;
         safety.candidates.push({ index, fired: hits });
         const rejecting = hits.find((hit) => hit.action === 'reject');

@@ -4,13 +4,16 @@ import { validatePluginConfig } from '../../core/config/schema.js';
 import type { JSONSchema } from '../../core/types.js';
 
 export type CandidateAction = 'reject' | 'flag';
-export type InputAction = 'refuse' | 'flag';
+/** `care`: answer with the caring reply (self-harm) instead of a refusal. */
+export type InputAction = 'refuse' | 'care' | 'flag';
 export type Side = 'input' | 'candidate';
 
 export type DetectorSpec =
   | { type: 'model' }
   | { type: 'lexicon'; terms: string[] }
-  | { type: 'pattern'; on: 'full' | 'light'; patterns: string[] };
+  | { type: 'pattern'; on: 'full' | 'light'; patterns: string[] }
+  /** One of banter's built-in detectors (plugins/safety/builtin): lexicons with patterns around them. */
+  | { type: 'builtin'; name: string };
 
 export interface RuleSpec {
   id: string;
@@ -21,6 +24,14 @@ export interface RuleSpec {
   appliesTo: 'input' | 'candidate' | 'both';
   /** Steering: when this rule fires on the user's input, these candidate rules' thresholds drop to at most these values for the turn. */
   steer?: Record<string, number>;
+  /** On candidates, the rule applies only in a turn where one of these rules fired on the user's input. */
+  requiresInput?: string[];
+  /**
+   * Whether the rule models also judge a reply alone for this rule (default true). False for rules
+   * about what a reply answers (agreeing with a toxic message, ignoring a risk): alone, "Yeah, I agree."
+   * says nothing unsafe.
+   */
+  alone?: boolean;
 }
 
 export interface RulesFile {
@@ -47,6 +58,8 @@ export const rulesFileSchema: JSONSchema = {
           threshold: { type: 'number', minimum: 0, maximum: 1 },
           appliesTo: { type: 'string', enum: ['input', 'candidate', 'both'] },
           steer: { type: 'object', additionalProperties: { type: 'number', minimum: 0, maximum: 1 } },
+          requiresInput: { type: 'array', minItems: 1, items: { type: 'string' } },
+          alone: { type: 'boolean' },
           action: {
             oneOf: [
               ACTION_WORD,
@@ -54,7 +67,7 @@ export const rulesFileSchema: JSONSchema = {
                 type: 'object',
                 additionalProperties: false,
                 minProperties: 1,
-                properties: { input: { type: 'string', enum: ['refuse', 'flag'] }, candidate: { type: 'string', enum: ['reject', 'flag'] } },
+                properties: { input: { type: 'string', enum: ['refuse', 'care', 'flag'] }, candidate: { type: 'string', enum: ['reject', 'flag'] } },
               },
             ],
           },
@@ -70,6 +83,7 @@ export const rulesFileSchema: JSONSchema = {
                   additionalProperties: false,
                   properties: { type: { const: 'lexicon' }, terms: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } } },
                 },
+                { type: 'object', required: ['type', 'name'], additionalProperties: false, properties: { type: { const: 'builtin' }, name: { type: 'string', minLength: 1 } } },
                 {
                   type: 'object',
                   required: ['type', 'on', 'patterns'],
@@ -100,6 +114,9 @@ export async function loadRulesFile(file: string): Promise<RuleSpec[]> {
   for (const rule of rules) {
     for (const target of Object.keys(rule.steer ?? {})) {
       if (!seen.has(target)) throw new Error(`${file}: the safety rule "${rule.id}" steers "${target}", which is not a rule`);
+    }
+    for (const target of rule.requiresInput ?? []) {
+      if (!seen.has(target)) throw new Error(`${file}: the safety rule "${rule.id}" requires input rule "${target}", which is not a rule`);
     }
   }
   return rules;

@@ -90,9 +90,9 @@ describe('normalization against evasion', () => {
     const { checker } = await createChecker({ disable: [] });
     const texts = evasions.map(([, evaded]) => `you are an ${evaded}`);
     const scores = await checker.score('candidate', texts.map((text) => ({ context: 'hi', text })));
-    scores.forEach((s) => expect(s.get('insult_user')).toEqual({ score: 1, evidence: 'pattern #1' }));
+    scores.forEach((s) => expect(s.get('insult_user')).toEqual({ score: 1, evidence: 'insult #1' }));
     const [plain] = await checker.score('candidate', [{ context: 'hi', text: 'you are an idea person' }]);
-    expect(plain.get('insult_user')!.evidence).not.toMatch(/pattern/);
+    expect(plain.get('insult_user')!.evidence).not.toMatch(/insult #/);
   });
 });
 
@@ -107,7 +107,7 @@ describe('detectors and rules', () => {
   it('uses a label -> rule map from config for a plugged-in classifier', async () => {
     const { checker, models } = await createChecker({ disable: [], model: { labelToRule: { offensive_language: 'insult_user' } } });
     const [scores] = await checker.score('candidate', [{ context: 'hello', text: 'shut your mouth you stupid bitch' }]);
-    expect(scores.get('insult_user')!.evidence).toMatch(/^(model:safety-rules\/offensive_language|pattern #\d)$/);
+    expect(scores.get('insult_user')!.evidence).toMatch(/^(model:safety-rules\/offensive_language( \(alone\))?|insult #\d)$/);
     expect(scores.get('toxic_language')!.score).toBe(0); // no label maps to it any more
     await Promise.all(models.map((model) => model.dispose()));
     await expect(createChecker({ disable: [], model: { labelToRule: { no_such_label: 'threat' } } })).rejects.toThrow(/does not output/);
@@ -207,7 +207,7 @@ describe('Hugging Face sequence classifiers as rule models', () => {
   });
 
   it('runs the shipped transformer rule model as tools/safety/train_transformer.py computed it', async () => {
-    const { checker, models } = await createChecker({ disable: [] });
+    const { checker, models } = await createChecker({ disable: [], model: [{}, { path: SHIPPED_TRANSFORMER_MODEL(), threads: 2 }] });
     try {
       const model = models.find((m) => basename(m.folder) === 'safety-rules-transformer') as TextPairModel;
       expect(model).toBeDefined();
@@ -217,7 +217,7 @@ describe('Hugging Face sequence classifiers as rule models', () => {
       predicted.forEach((row, k) => model.labels.forEach((label, j) => expect(row[label]).toBeCloseTo(parity[k].probabilities[j], 4)));
       // Its labels reach the checker: DiaSafety rules name either model as evidence.
       const [scores] = await checker.score('candidate', [{ context: parity[1].context, text: parity[1].response }]);
-      expect(scores.get('unauthorized_expertise')!.evidence).toMatch(/^model:safety-rules(-transformer)?\/unauthorized_expertise$/);
+      expect(scores.get('unauthorized_expertise')!.evidence).toMatch(/^model:safety-rules(-transformer)?\/unauthorized_expertise( \(alone\))?$/);
     } finally {
       await Promise.all(models.map((m) => m.dispose()));
     }
@@ -270,7 +270,7 @@ describe('the safety plugin in the pipeline', () => {
     return bot.handle({ ...address, text, user: { id: 'u' } });
   }
 
-  const CANDIDATE_RULES = ['threat', 'insult_user', 'identity_attack', 'sexual_content', 'personal_data', 'toxic_language', 'unauthorized_expertise', 'risk_ignorance', 'toxicity_agreement', 'biased_opinion'];
+  const CANDIDATE_RULES = ['threat', 'insult_user', 'identity_attack', 'sexual_content', 'sexual_minors', 'personal_data', 'unauthorized_expertise', 'risk_ignorance', 'toxicity_agreement', 'encouragement', 'biased_opinion', 'toxic_language', 'hateful_language', 'profanity'];
   const CANDIDATE_ONLY = ['unauthorized_expertise', 'risk_ignorance', 'toxicity_agreement', 'biased_opinion'];
 
   it('refuses an unsafe input in the preset\'s voice, before any generation', async () => {
@@ -292,11 +292,11 @@ describe('the safety plugin in the pipeline', () => {
   it('steers: a flagged input makes the reply rules it names stricter for that turn only', async () => {
     const { bot, turns } = await safetyBot();
     try {
-      const reply = await say(bot, 'steer', 'sometimes I want to kill myself');
+      const reply = await say(bot, 'steer', 'my cousin tried suicide last year');
       const data = turns.at(-1)!.data.safety as SafetyTurnData;
       expect(reply.kind).not.toBe('refusal');
-      expect(data.input.map((hit) => [hit.rule, hit.action])).toEqual([['self_harm_disclosure', 'flag']]);
-      expect(data.steer).toEqual({ risk_ignorance: 0.3 });
+      expect(data.input.map((hit) => [hit.rule, hit.action])).toEqual([['risky_request', 'flag'], ['self_harm_disclosure', 'flag']]);
+      expect(data.steer).toEqual({ risk_ignorance: 0.3, toxicity_agreement: 0.4 });
       expect(data.thresholds.risk_ignorance).toBe(0.3);
       await say(bot, 'steer', 'tell me about rivers');
       expect((turns.at(-1)!.data.safety as SafetyTurnData).thresholds.risk_ignorance).toBe(0.5);
@@ -305,35 +305,40 @@ describe('the safety plugin in the pipeline', () => {
     }
   });
 
+  // hateful_language (the hate-speech label, flagged) reads the rule model on the input: a probability, not a 0/1 pattern hit.
+  const flagged = (turns: Turn[]) => (turns.at(-1)!.data.safety as SafetyTurnData).input.some((hit) => hit.rule === 'hateful_language');
+  const PROBE = 'those people are filthy animals and should go back where they came from';
+
   it('flips an input decision when a channel moves the threshold across the score', async () => {
     const { bot, turns } = await safetyBot();
     try {
-      const text = 'those people are filthy animals and should go back where they came from';
-      await say(bot, 'probe', text, { identity_attack: 1 });
-      const p = (turns.at(-1)!.data.safety as SafetyTurnData).inputScores.identity_attack;
+      await say(bot, 'probe', PROBE, { hateful_language: 1 });
+      const p = (turns.at(-1)!.data.safety as SafetyTurnData).inputScores.hateful_language;
       expect(p).toBeGreaterThan(0.01);
       expect(p).toBeLessThan(0.99);
-      expect((await say(bot, 'below', text, { identity_attack: p - 0.005 })).kind).toBe('refusal');
-      expect((await say(bot, 'above', text, { identity_attack: p + 0.005 })).kind).not.toBe('refusal');
+      await say(bot, 'below', PROBE, { hateful_language: p - 0.005 });
+      expect(flagged(turns)).toBe(true);
+      await say(bot, 'above', PROBE, { hateful_language: p + 0.005 });
+      expect(flagged(turns)).toBe(false);
     } finally {
       await bot.stop();
     }
   });
 
   it('keeps a channel override inside the owner limits', async () => {
-    const text = 'those people are filthy animals and should go back where they came from';
     const probe = await safetyBot();
     let p: number;
     try {
-      await say(probe.bot, 'probe', text, { identity_attack: 1 });
-      p = (probe.turns.at(-1)!.data.safety as SafetyTurnData).inputScores.identity_attack;
+      await say(probe.bot, 'probe', PROBE, { hateful_language: 1 });
+      p = (probe.turns.at(-1)!.data.safety as SafetyTurnData).inputScores.hateful_language;
     } finally {
       await probe.bot.stop();
     }
-    const { bot } = await safetyBot({ limits: { identity_attack: { min: Math.min(0.99, p + 0.01) } } });
+    const { bot, turns } = await safetyBot({ limits: { hateful_language: { min: Math.min(0.99, p + 0.01) } } });
     try {
-      // The channel asks for 0, but the owner allows no lower than just above the score: no refusal.
-      expect((await say(bot, 'clamped', text, { identity_attack: 0 })).kind).not.toBe('refusal');
+      // The channel asks for 0, but the owner allows no lower than just above the score: not flagged.
+      await say(bot, 'clamped', PROBE, { hateful_language: 0 });
+      expect(flagged(turns)).toBe(false);
     } finally {
       await bot.stop();
     }

@@ -23,6 +23,7 @@ from torch import nn
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import featurize as fz  # noqa: E402
+import synthetic  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DATA = os.path.join(ROOT, '..', 'shared', 'data', 'safety')
@@ -44,10 +45,13 @@ LABEL_TO_RULE = {
     'unauthorized_expertise': 'unauthorized_expertise',
     'toxicity_agreement': 'toxicity_agreement',
     'biased_opinion': 'biased_opinion',
-    'hate_speech': 'identity_attack',
+    'hate_speech': 'hateful_language',
     'offensive_language': 'toxic_language',
 }
 N_DIA = len(DIASAFETY_LABELS)
+# Kinds whose unsafe replies are unsafe by themselves (an insult, a biased claim, medical advice) and kinds
+# whose replies are unsafe only for what they answer ("Yeah, I agree." to a toxic message).
+UNSAFE_ALONE = {'Offending User', 'Biased Opinion', 'Unauthorized Expertise'}
 
 # Strings whose normalization, features and probabilities the TypeScript parity test checks.
 PARITY_STRINGS = [
@@ -68,6 +72,11 @@ def parse_args():
     parser.add_argument('--davidson-per-class', type=int, default=3000)
     parser.add_argument('--chat-negatives', type=int, default=4000,
                         help='everyday chat turns added as "neither" (tweets alone teach that any non-tweet is suspect)')
+    parser.add_argument('--reply-only', type=float, default=0.5,
+                        help='fraction of DiaSafety rows also given with no context (the plugin judges every reply alone too)')
+    parser.add_argument('--neutral-swaps', type=int, default=3000,
+                        help='DiaSafety replies given after an everyday chat message instead of their own context')
+    parser.add_argument('--synthetic', type=int, default=3000, help="examples from tools/safety/synthetic.py's templates")
     parser.add_argument('--max-false-reject', type=float, default=0.08,
                         help='false-reject rate on held-out safe responses the thresholds may reach')
     parser.add_argument('--min-precision', type=float, default=0.8,
@@ -98,6 +107,40 @@ def load_chat_negatives(count, rng):
     turns.sort()
     rng.shuffle(turns)
     return [(text, 2) for text in turns[:count]]
+
+
+def chat_messages(count, rng):
+    return [text for text, _ in load_chat_negatives(count, rng)]
+
+
+def augmented_rows(rows, reply_only, swaps, rng):
+    """
+    Context as a help, not a crutch: replies judged alone (context dropout) and after an everyday chat
+    message. Such a reply keeps its Unsafe label only when its kind is unsafe by itself (UNSAFE_ALONE);
+    an agreement is safe without the toxic message it agreed with. Synthetic hateful statements are
+    unsafe alone, their look-alikes (and plain agreement) safe. Rows carry view 'alone' or 'swap' and no
+    kind: the models learn their total p(unsafe) from them.
+    """
+    def label(row):
+        return row['label'] if row['category'] in UNSAFE_ALONE else 'Safe'
+
+    out = [{'context': '', 'response': r['response'], 'label': label(r), 'view': 'alone'} for r in rows if rng.random() < reply_only]
+    messages = chat_messages(swaps, rng)
+    for message in messages:
+        r = rng.choice(rows)
+        out.append({'context': message, 'response': r['response'], 'label': label(r), 'view': 'swap'})
+    for i, (text, hate) in enumerate(synthetic.examples(seed=rng.randrange(1 << 30), count=2000)):
+        out.append({'context': messages[i % len(messages)] if i % 2 else '', 'response': text, 'label': 'Unsafe' if hate else 'Safe', 'view': 'alone'})
+    return out
+
+
+def synthetic_davidson(count, rng):
+    """Synthetic rows for the hate/offensive labels: hateful -> class 0, profanity at nobody -> 1, the rest -> 2."""
+    out = []
+    for text, hate in synthetic.examples(seed=rng.randrange(1 << 30), count=count):
+        profane = any(w in text.lower() for w in ('fuck', 'shit', 'damn', 'hell', 'crap', 'bloody'))
+        out.append((text, 0 if hate else 1 if profane else 2))
+    return out
 
 
 def load_davidson(per_class, rng):
@@ -135,16 +178,18 @@ class RuleModel(nn.Module):
     def __init__(self, field_dim):
         super().__init__()
         self.kind = nn.Linear(field_dim, N_DIA)
+        # The reply also tells its kind: judged alone (no context), an insult still reads as Offending User.
+        self.kind_response = nn.Linear(field_dim, N_DIA, bias=False)
         self.unsafe_response = nn.Linear(field_dim, N_DIA)
         self.unsafe_context = nn.Linear(field_dim, N_DIA, bias=False)
         self.davidson = nn.Linear(field_dim, len(DAVIDSON_LABELS))
-        for layer in (self.kind, self.unsafe_response, self.unsafe_context, self.davidson):
+        for layer in (self.kind, self.kind_response, self.unsafe_response, self.unsafe_context, self.davidson):
             nn.init.zeros_(layer.weight)
             if layer.bias is not None:
                 nn.init.zeros_(layer.bias)
 
     def logits(self, context, response, mm):
-        kind = mm(context, self.kind.weight.t()) + self.kind.bias
+        kind = mm(context, self.kind.weight.t()) + mm(response, self.kind_response.weight.t()) + self.kind.bias
         unsafe = mm(response, self.unsafe_response.weight.t()) + self.unsafe_response.bias + mm(context, self.unsafe_context.weight.t())
         davidson = mm(response, self.davidson.weight.t()) + self.davidson.bias
         return kind, unsafe, davidson
@@ -162,22 +207,25 @@ class RuleModel(nn.Module):
         return torch.cat([total * terms / top, torch.sigmoid(davidson)], 1)
 
     def penalty(self):
-        return sum((layer.weight ** 2).sum() for layer in (self.kind, self.unsafe_response, self.unsafe_context, self.davidson))
+        return sum((layer.weight ** 2).sum() for layer in (self.kind, self.kind_response, self.unsafe_response, self.unsafe_context, self.davidson))
 
 
 class DenseRuleModel(nn.Module):
     """Export form: dense features [batch, 2 * fieldDim] -> probabilities [batch, labels], 0.5 = operating point."""
 
-    def __init__(self, trained, field_dim, thresholds):
+    def __init__(self, trained, field_dim, thresholds, alone_thresholds):
         super().__init__()
         self.trained = trained
         self.field_dim = field_dim
         self.register_buffer('shift', torch.tensor([logit(t) for t in thresholds]))
+        # A reply judged alone (all context features zero) has its own operating point.
+        self.register_buffer('shift_alone', torch.tensor([logit(t) for t in alone_thresholds]))
 
     def forward(self, features):
         context, response = features[:, :self.field_dim], features[:, self.field_dim:]
         p = self.trained.probabilities(context, response, torch.matmul).clamp(1e-6, 1 - 1e-6)
-        return torch.sigmoid(torch.log(p) - torch.log1p(-p) - self.shift)
+        alone = (context.abs().sum(1, keepdim=True) == 0)
+        return torch.sigmoid(torch.log(p) - torch.log1p(-p) - torch.where(alone, self.shift_alone, self.shift))
 
 
 class Split:
@@ -185,7 +233,7 @@ class Split:
         dim = fz.SPEC['features']['fieldDim']
         self.context = sparse_matrix([fz.field_vector(r['context']) for r in dia_rows], dim)
         self.response = sparse_matrix([fz.field_vector(r['response']) for r in dia_rows], dim)
-        self.kind = torch.tensor([list(DIASAFETY_LABELS).index(r['category']) for r in dia_rows])
+        self.kind = torch.tensor([list(DIASAFETY_LABELS).index(r['category']) if r.get('view', 'context') == 'context' else -1 for r in dia_rows])
         self.unsafe = torch.tensor([1.0 if r['label'] == 'Unsafe' else 0.0 for r in dia_rows])
         self.dav_context = sparse_matrix([{} for _ in dav_rows], dim)
         self.dav_response = sparse_matrix([fz.field_vector(t) for t, _ in dav_rows], dim)
@@ -198,8 +246,13 @@ def train(model, data, args):
     for epoch in range(args.epochs):
         kind, unsafe, _ = model.logits(data.context, data.response, torch.sparse.mm)
         _, _, davidson = model.logits(data.dav_context, data.dav_response, torch.sparse.mm)
-        loss = (nn.functional.cross_entropy(kind, data.kind)
-                + bce(unsafe.gather(1, data.kind[:, None])[:, 0], data.unsafe)
+        own = data.kind >= 0
+        kind_target = data.kind.clamp(min=0)
+        # Rows without a kind (judged alone or after another message) teach the total p(unsafe).
+        total = (torch.softmax(kind, 1) * torch.sigmoid(unsafe)).sum(1).clamp(1e-6, 1 - 1e-6)
+        loss = (nn.functional.cross_entropy(kind[own], kind_target[own])
+                + bce(unsafe.gather(1, kind_target[:, None])[:, 0][own], data.unsafe[own])
+                + (nn.functional.binary_cross_entropy(total[~own], data.unsafe[~own]) if (~own).any() else 0)
                 + bce(davidson, data.dav_target)
                 + args.l2 * model.penalty())
         opt.zero_grad()
@@ -207,6 +260,52 @@ def train(model, data, args):
         opt.step()
         if (epoch + 1) % 20 == 0:
             print('epoch %d loss %.4f' % (epoch + 1, loss.item()), flush=True)
+
+
+# Labels of the rules judged in context only (rules.yaml `alone: false`): what a reply answers.
+CONTEXT_ONLY = ['risk_ignorance', 'toxicity_agreement']
+
+
+def both_views(in_context, alone, labels):
+    """Each label's probability as the plugin decides: the higher of the reply in its context and alone,
+    except for the context-only labels."""
+    keep = torch.tensor([label in CONTEXT_ONLY for label in labels])
+    return torch.where(keep, in_context, torch.maximum(in_context, alone))
+
+
+def both_ways(model, split):
+    """The probabilities of each reply in its context and alone."""
+    in_context = model.probabilities(split.context, split.response, torch.sparse.mm)
+    alone = model.probabilities(sparse_matrix([{} for _ in range(split.context.shape[0])], split.context.shape[1]), split.response, torch.sparse.mm)
+    return in_context, alone
+
+
+def rejected_both_ways(in_context, alone, thresholds, alone_thresholds):
+    """What the plugin rejects: any label past its threshold in context, or (labels judged alone too) alone."""
+    keep = [label not in CONTEXT_ONLY for label in LABELS]
+    ctx = unsafe_scores(in_context, thresholds)
+    solo = unsafe_scores(alone, [t if k else 1.01 for t, k in zip(alone_thresholds, keep)])
+    return [a >= 0 or b >= 0 for a, b in zip(ctx, solo)]
+
+
+def choose_both_ways(in_context, alone, gold, max_false_reject, davidson_thresholds):
+    """
+    Thresholds for both views: one shared alone threshold for the DiaSafety labels judged alone (a
+    reply without its context reads less sure, so it gets its own operating point), and the in-context
+    thresholds chosen with what the alone view rejects counted; the best unsafe F1 within the budget.
+    """
+    best = None
+    for t_alone in [i / 20 for i in range(2, 20)] + [1.01]:
+        alone_ts = [t_alone] * N_DIA + davidson_thresholds
+        solo = rejected_both_ways(alone * 0, alone, [1.01] * len(LABELS), alone_ts)
+        ts = choose_thresholds(in_context, gold, max_false_reject, davidson_thresholds, also_rejected=solo, per_label=False)
+        m = confusion(rejected_both_ways(in_context, alone, ts, alone_ts), gold)
+        q = m['f1'] if m['falseReject'] <= max_false_reject else -1
+        if best is None or q > best[0]:
+            best = (q, ts, alone_ts)
+    _, _, alone_ts = best
+    solo = rejected_both_ways(alone * 0, alone, [1.01] * len(LABELS), alone_ts)
+    return choose_thresholds(in_context, gold, max_false_reject, davidson_thresholds, also_rejected=solo, per_label=True), alone_ts
 
 
 def unsafe_scores(probs, thresholds):
@@ -269,11 +368,11 @@ def logit(p):
     return math.log(p / (1 - p))
 
 
-def export(model, thresholds, args, holdout_metrics):
+def export(model, thresholds, alone_thresholds, args, holdout_metrics):
     os.makedirs(args.out, exist_ok=True)
     field_dim = fz.SPEC['features']['fieldDim']
     dim = field_dim * len(fz.SPEC['features']['fields'])
-    dense = DenseRuleModel(model, field_dim, thresholds)
+    dense = DenseRuleModel(model, field_dim, thresholds, alone_thresholds)
     dense.eval()
     torch.onnx.export(dense, torch.zeros(1, dim), os.path.join(args.out, 'model.onnx'),
                       input_names=['features'], output_names=['probabilities'],
@@ -286,6 +385,7 @@ def export(model, thresholds, args, holdout_metrics):
         'labelToRule': LABEL_TO_RULE,
         'operatingPoint': 0.5,
         'thresholdsBeforeShift': dict(zip(LABELS, thresholds)),
+        'aloneThresholdsBeforeShift': dict(zip(LABELS, alone_thresholds)),
         'featurizer': fz.SPEC,
         'training': {'args': {k: v for k, v in vars(args).items() if k not in ('out', 'no_export')}, 'holdout': holdout_metrics},
     }
@@ -313,7 +413,7 @@ def split_data(args):
     rows = load_diasafety('train')
     rng.shuffle(rows)
     n_hold = len(rows) // 10
-    davidson = load_davidson(args.davidson_per_class, rng) + load_chat_negatives(args.chat_negatives, rng)
+    davidson = load_davidson(args.davidson_per_class, rng) + load_chat_negatives(args.chat_negatives, rng) + synthetic_davidson(args.synthetic, rng)
     rng.shuffle(davidson)
     n_dav_hold = len(davidson) // 10
     return (rows[n_hold:], rows[:n_hold]), (davidson[n_dav_hold:], davidson[:n_dav_hold])
@@ -323,7 +423,8 @@ def train_rule_model(args, train_rows, dav_train):
     torch.manual_seed(args.seed)
     torch.use_deterministic_algorithms(True)
     model = RuleModel(fz.SPEC['features']['fieldDim'])
-    train(model, Split(train_rows, dav_train), args)
+    augmented = augmented_rows(train_rows, args.reply_only, args.neutral_swaps, random.Random(args.seed + 1))
+    train(model, Split(train_rows + augmented, dav_train), args)
     return model
 
 
@@ -341,26 +442,36 @@ def main():
 
     hold = Split(holdout_rows, dav_hold)
     with torch.no_grad():
-        hold_probs = model.probabilities(hold.context, hold.response, torch.sparse.mm)
+        # The plugin judges each reply in its context and alone, and rejects when either view does.
+        in_context, alone = both_ways(model, hold)
         dav_probs = model.probabilities(hold.dav_context, hold.dav_response, torch.sparse.mm)
     gold = [r['label'] == 'Unsafe' for r in holdout_rows]
     hate_gold = [c == 0 for _, c in dav_hold]
     offensive_gold = [c in (0, 1) for _, c in dav_hold]
     davidson_thresholds = [best_f1_threshold(dav_probs[:, N_DIA].tolist(), hate_gold, args.min_precision),
                            best_f1_threshold(dav_probs[:, N_DIA + 1].tolist(), offensive_gold, args.min_precision)]
-    thresholds = choose_thresholds(hold_probs, gold, args.max_false_reject, davidson_thresholds)
-
-    metrics = confusion([s >= 0 for s in unsafe_scores(hold_probs, thresholds)], gold)
+    # The Davidson labels feed flag-only rules (hateful_language, toxic_language): they reject nothing.
+    thresholds, alone_thresholds = choose_both_ways(in_context, alone, gold, args.max_false_reject, [1.01, 1.01])
+    thresholds[N_DIA:], alone_thresholds[N_DIA:] = davidson_thresholds, davidson_thresholds
+    rejecting = thresholds[:N_DIA] + [1.01, 1.01]
+    metrics = confusion(rejected_both_ways(in_context, alone, rejecting, alone_thresholds[:N_DIA] + [1.01, 1.01]), gold)
+    own = [i for i, r in enumerate(holdout_rows) if r['category'] in UNSAFE_ALONE]
+    solo = rejected_both_ways(in_context * 0, alone, [1.01] * len(LABELS), alone_thresholds[:N_DIA] + [1.01, 1.01])
+    metrics['aloneOnly'] = confusion(solo, gold)
+    metrics['aloneOnlyUnsafeAloneKinds'] = confusion([solo[i] for i in own], [gold[i] for i in own])
+    metrics['pluginUnsafeAloneKinds'] = confusion([rejected_both_ways(in_context, alone, rejecting, alone_thresholds[:N_DIA] + [1.01, 1.01])[i] for i in own], [gold[i] for i in own])
     dav_metrics = {
         'hate_speech': confusion([p >= thresholds[N_DIA] for p in dav_probs[:, N_DIA].tolist()], hate_gold),
         'offensive_language': confusion([p >= thresholds[N_DIA + 1] for p in dav_probs[:, N_DIA + 1].tolist()], offensive_gold),
     }
-    print('thresholds', {k: round(v, 3) for k, v in zip(LABELS, thresholds)})
+    print('thresholds', {k: round(v, 3) for k, v in zip(LABELS, thresholds)}, 'alone', {k: round(v, 3) for k, v in zip(LABELS, alone_thresholds)})
     print('holdout unsafe: P %.3f R %.3f F1 %.3f false-reject %.3f' % (metrics['precision'], metrics['recall'], metrics['f1'], metrics['falseReject']))
+    for name in ('aloneOnly', 'aloneOnlyUnsafeAloneKinds', 'pluginUnsafeAloneKinds'):
+        print('holdout %s: F1 %.3f false-reject %.3f' % (name, metrics[name]['f1'], metrics[name]['falseReject']))
     for name, m in dav_metrics.items():
         print('davidson + chat holdout %s: P %.3f R %.3f F1 %.3f' % (name, m['precision'], m['recall'], m['f1']))
     if not args.no_export:
-        export(model, thresholds, args, {'diasafety': metrics, 'davidson': dav_metrics})
+        export(model, thresholds, alone_thresholds, args, {'diasafety': metrics, 'davidson': dav_metrics})
 
 
 if __name__ == '__main__':

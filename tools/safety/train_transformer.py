@@ -70,6 +70,10 @@ def parse_args():
                              'five tuned on 901 rows fit that slice\'s safe replies and false-reject more elsewhere)')
     parser.add_argument('--reuse-weights', action='store_true',
                         help='skip training: read the weights of the model already exported to --out, choose thresholds, export again')
+    parser.add_argument('--reply-only', type=float, default=0.5,
+                        help='fraction of training rows also given with no context (the plugin judges every reply alone too)')
+    parser.add_argument('--neutral-swaps', type=int, default=3000,
+                        help='training replies given after an everyday chat message instead of their own context')
     parser.add_argument('--seed', type=int, default=13, help='the held-out split (the same as train.py)')
     parser.add_argument('--torch-seed', type=int, default=1)
     parser.add_argument('--out', default=OUT)
@@ -168,22 +172,37 @@ def length_batches(rows, size, rng):
     return batches
 
 
+def batch_loss(model, batch, input_ids, mask, start):
+    """
+    Rows in their own context teach the kind (cross-entropy) and p(unsafe | kind); rows judged alone or
+    after another message (ngram.augmented_rows) have no kind, so they teach the total p(unsafe).
+    """
+    kind, unsafe = model.logits(input_ids, mask, start)
+    target = torch.tensor([1.0 if r['label'] == 'Unsafe' else 0.0 for r in batch])
+    own = torch.tensor([r.get('view', 'context') == 'context' for r in batch])
+    loss = torch.zeros(())
+    if own.any():
+        kind_target = torch.tensor([KINDS.index(r['category']) if r.get('view', 'context') == 'context' else 0 for r in batch])
+        loss = loss + nn.functional.cross_entropy(kind[own], kind_target[own])
+        loss = loss + nn.functional.binary_cross_entropy_with_logits(unsafe.gather(1, kind_target[:, None])[:, 0][own], target[own])
+    if (~own).any():
+        total = (torch.softmax(kind, 1) * torch.sigmoid(unsafe)).sum(1).clamp(1e-6, 1 - 1e-6)
+        loss = loss + nn.functional.binary_cross_entropy(total[~own], target[~own])
+    return loss
+
+
 def train(model, encoder, rows, args):
     rng = random.Random(args.torch_seed)
     steps = args.epochs * math.ceil(len(rows) / args.batch)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
     schedule = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=steps, pct_start=0.1)
-    bce = nn.functional.binary_cross_entropy_with_logits
     model.train()
     for epoch in range(args.epochs):
         started, total = time.time(), 0.0
         batches = length_batches(rows, args.batch, rng)
         for batch in batches:
             input_ids, mask, start = encoder.batch(batch)
-            kind_target = torch.tensor([KINDS.index(r['category']) for r in batch])
-            unsafe_target = torch.tensor([1.0 if r['label'] == 'Unsafe' else 0.0 for r in batch])
-            kind, unsafe = model.logits(input_ids, mask, start)
-            loss = nn.functional.cross_entropy(kind, kind_target) + bce(unsafe.gather(1, kind_target[:, None])[:, 0], unsafe_target)
+            loss = batch_loss(model, batch, input_ids, mask, start)
             opt.zero_grad()
             loss.backward()
             nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -214,12 +233,13 @@ def ngram_holdout_rejections(holdout_rows):
         raise SystemExit('train.py holds out other rows than this script: keep the same --seed')
     model = ngram.train_rule_model(args, train_rows, dav_train)
     with open(os.path.join(ROOT, 'models', 'safety-rules', 'config.json'), encoding='utf-8') as f:
-        shipped = json.load(f)['thresholdsBeforeShift']
-    thresholds = [shipped[label] for label in ngram.LABELS]
+        shipped = json.load(f)
+    # The Davidson labels feed flag-only rules: they reject nothing.
+    rejecting = lambda key: [shipped[key][label] if label not in ngram.DAVIDSON_LABELS else 1.01 for label in ngram.LABELS]
     hold = ngram.Split(holdout_rows, [])
     with torch.no_grad():
-        probs = model.probabilities(hold.context, hold.response, torch.sparse.mm)
-    return [s >= 0 for s in ngram.unsafe_scores(probs, thresholds)]
+        in_context, alone = ngram.both_ways(model, hold)
+    return ngram.rejected_both_ways(in_context, alone, rejecting('thresholdsBeforeShift'), rejecting('aloneThresholdsBeforeShift'))
 
 
 def load_exported(model, out):
@@ -314,9 +334,12 @@ def main():
     if args.reuse_weights:
         load_exported(model, args.out)
     else:
-        train(model, encoder, train_rows, args)
+        augmented = ngram.augmented_rows(train_rows, args.reply_only, args.neutral_swaps, random.Random(args.seed + 1))
+        print('training rows: %d in context + %d alone or after another message' % (len(train_rows), len(augmented)), flush=True)
+        train(model, encoder, train_rows + augmented, args)
 
-    probs = predict(model, encoder, holdout_rows)
+    # The plugin judges each reply in its context and alone, and rejects when either view does.
+    probs = ngram.both_views(predict(model, encoder, holdout_rows), predict(model, encoder, [dict(r, context='') for r in holdout_rows]), LABELS)
     gold = [r['label'] == 'Unsafe' for r in holdout_rows]
     thresholds = ngram.choose_thresholds(probs, gold, args.max_false_reject, [], also_rejected=ngram_rejects, per_label=args.per_label_thresholds)
     own = ngram.confusion([s >= 0 for s in ngram.unsafe_scores(probs, thresholds)], gold)
