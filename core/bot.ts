@@ -10,7 +10,8 @@ import { builtinCommands, parseCommand } from './commands.js';
 import { ConfigError, loadPresets, presetDirs, validatePluginConfig } from './config/index.js';
 import type { BotConfig, LoadedConfig } from './config/types.js';
 import { loadEngine as openEngine } from './engine/index.js';
-import type { DialogueEngine, EngineOptions } from './engine/types.js';
+import { EngineServerClient, requireFeatures } from './engine/remote/index.js';
+import type { DialogueEngine, EngineFeature, EngineOptions } from './engine/types.js';
 import { EventBus } from './events.js';
 import { conversationKey, openHistoryStore, trimHistory, type HistoryStore } from './history/index.js';
 import { createLogger, type Logger } from './log.js';
@@ -68,6 +69,7 @@ export class Bot implements BotHost {
     readonly plugins: readonly Plugin[],
     presets: Preset[],
     private readonly options: BotOptions,
+    private readonly remote?: EngineServerClient,
   ) {
     this.events = new EventBus<BotEvents>((event, error) => logger.error({ err: error, event }, 'event listener failed'));
     this.presets = createPresetRegistry(presets, loaded.config, configFile(loaded));
@@ -85,7 +87,9 @@ export class Bot implements BotHost {
     const engines = new Map<string, Promise<DialogueEngine>>();
     const engineOptions = engineOptionsFrom(config);
     const enginePath = resolve(dir, config.engine.model);
-    const engine = limitEngine(await openEngine(enginePath, { ...engineOptions, onProgress: options.onProgress }), slots);
+    const remote = config.engine.url ? await EngineServerClient.connect(remoteOptionsFrom(config, logger)) : undefined;
+    const engine = limitEngine(await openModel(remote, enginePath, { ...engineOptions, onProgress: options.onProgress }, logger), slots);
+    requireFeatures(engine, decodingNeeds(config, presets), 'decoding.strategy beam (in the config or a preset)');
     engines.set(enginePath, Promise.resolve(engine));
 
     const plugins: Plugin[] = [];
@@ -95,7 +99,7 @@ export class Bot implements BotHost {
     }
     plugins.push(...(options.plugins ?? []));
 
-    const bot = new Bot(loaded, logger, engine, slots, history, plugins, presets, options);
+    const bot = new Bot(loaded, logger, engine, slots, history, plugins, presets, options, remote);
     for (const [path, promise] of engines) bot.engines.set(path, promise);
     for (const plugin of plugins) {
       const raw = config.plugins[plugin.name] ?? {};
@@ -123,12 +127,15 @@ export class Bot implements BotHost {
     const path = this.resolvePath(modelPath);
     let engine = this.engines.get(path);
     if (!engine) {
-      engine = openEngine(path, { ...engineOptionsFrom(this.config), ...options }).then((e) => limitEngine(e, this.engineSlots));
+      engine = openModel(this.remote, path, { ...engineOptionsFrom(this.config), ...options }, this.logger, false).then((e) => limitEngine(e, this.engineSlots));
       // A failed load is not cached: fixing the folder and retrying must work.
       engine.catch(() => this.engines.delete(path));
       this.engines.set(path, engine);
     }
-    return engine;
+    return engine.then((loaded) => {
+      requireFeatures(loaded, options.requires, `the model ${path}`);
+      return loaded;
+    });
   }
 
   async conversation(address: ConversationAddress): Promise<Conversation> {
@@ -282,6 +289,24 @@ function configFile(loaded: LoadedConfig): string {
   return loaded.file ?? 'the default config';
 }
 
+/** A model folder's engine: on the engine server (`engine.url`) when it serves that model (always the bot's own), else in this process. */
+async function openModel(remote: EngineServerClient | undefined, path: string, options: EngineOptions, logger: Logger, main = true): Promise<DialogueEngine> {
+  const served = remote?.engineFor(path, main);
+  if (served) return served;
+  if (remote) logger.info({ model: path, server: remote.connection.url }, 'the engine server does not serve this model: it runs in this process');
+  return openEngine(path, options);
+}
+
+function remoteOptionsFrom(config: BotConfig, logger: Logger) {
+  const { url, apiKey, servedModel, timeoutMs, retryForMs } = config.engine;
+  return { url: url!, apiKey, servedModel, timeoutMs, retryForMs, logger };
+}
+
+/** Beam search, when the config or a preset decodes with it (an engine server may lack it). */
+function decodingNeeds(config: BotConfig, presets: Preset[]): EngineFeature[] {
+  return [config.decoding, ...presets.map((preset) => preset.decoding)].some((decoding) => decoding?.strategy === 'beam') ? ['beam'] : [];
+}
+
 function engineOptionsFrom(config: BotConfig): EngineOptions {
   return {
     device: config.engine.device,
@@ -308,6 +333,9 @@ function limitEngine(engine: DialogueEngine, slots: Semaphore): DialogueEngine {
     },
     get direction() {
       return engine.direction;
+    },
+    get missing() {
+      return engine.missing;
     },
     encodeDialogue: (parts, reserve) => engine.encodeDialogue(parts, reserve),
     encodeTurns: (turns) => engine.encodeTurns(turns),

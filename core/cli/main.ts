@@ -3,6 +3,7 @@
 import { Command as Program } from 'commander';
 import { createBot, type Bot } from '../bot.js';
 import { checkConfig, loadConfig, loadPresets, presetDirs } from '../config/index.js';
+import { registerEngineCommands } from './engine.js';
 import { registerModelCommands } from './models.js';
 
 const program = new Program('banter').description('Chat bots that run their own dialogue model').showHelpAfterError();
@@ -104,6 +105,7 @@ presets
   });
 
 registerModelCommands(program);
+registerEngineCommands(program);
 
 async function configuredPresets(file?: string) {
   return loadPresets(presetDirs(await loadConfig(file)));
