@@ -191,6 +191,19 @@ describe('the OpenAI-compatible API', () => {
     expect(cut.logprobs.tokens.length).toBeLessThan(full.logprobs.tokens.length);
   });
 
+  it('keeps the n of best_of samples with the best mean log-probability, and stops only at the model’s end tokens', async () => {
+    const engine = local.get('gpt2')!;
+    const ids = engine.tokenizer.encodeMarkup(prompt);
+    const answer = await api('/v1/completions', { body: { model: 'tiny-gpt2', prompt: ids, n: 2, best_of: 5, max_tokens: 6, seed: 9, return_tokens_as_token_ids: true, logprobs: 0 } });
+    const all = await engine.generate(ids, { ...DECODING, numCandidates: 5, maxNewTokens: 6, seed: 9, topK: 0, topP: 1, temperature: 1, repetitionPenalty: 1, noRepeatNgramSize: 0, minNewTokens: 0 });
+    const best = [...all].sort((a, b) => b.avgLogprob - a.avgLogprob).slice(0, 2);
+    expect(answer.body.choices.map((choice: { text: string }) => choice.text.trim())).toEqual(best.map((candidate) => candidate.text));
+    expect((await api('/v1/completions', { body: { model: 'tiny-gpt2', prompt, stop_token_ids: engine.info.endTokens } })).status).toBe(200);
+    const other = await api('/v1/completions', { body: { model: 'tiny-gpt2', prompt, stop_token_ids: [5] } });
+    expect(other.status).toBe(400);
+    expect(other.body.error.param).toBe('stop_token_ids');
+  });
+
   it('runs beam search (use_beam_search, best_of as width) as the engine does', async () => {
     const engine = local.get('llama')!;
     const ids = engine.encodeTurns([{ role: 'user', text: 'hello' }]);
