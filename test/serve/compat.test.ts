@@ -16,7 +16,7 @@ import type { Turn } from '../../core/types.js';
 import { createBackwardView } from '../../plugins/mmi/backward-view.js';
 import { capturingLogger } from '../helpers/log-lines.js';
 import { FIXTURE_MODEL, makeTestBot } from '../helpers/bot.js';
-import { buildCli, CLI, FIXTURES, ROOT } from './engine-process.js';
+import { buildCli, CLI, FIXTURES, freePort, ROOT } from './engine-process.js';
 import { startLlamaCppStandIn, type LlamaCppStandIn } from './standins/llamacpp.js';
 
 let temp: string;
@@ -116,7 +116,8 @@ describe('a server with plain completions only', () => {
   });
 
   it('fails at start, naming the server, when nothing answers at engine.url', async () => {
-    const start = makeTestBot({ engine: { url: 'http://127.0.0.1:9/v1', retryForMs: 0 } });
-    await expect(start).rejects.toMatchObject({ code: 'engine_server_unreachable', message: expect.stringContaining('http://127.0.0.1:9/v1/models') });
+    const url = `http://127.0.0.1:${await freePort()}/v1`;
+    const start = makeTestBot({ engine: { url, retryForMs: 0 } });
+    await expect(start).rejects.toMatchObject({ code: 'engine_server_unreachable', message: expect.stringMatching(new RegExp(`cannot reach the engine server \\(GET ${url}/models\\): ECONNREFUSED`)) });
   });
 });

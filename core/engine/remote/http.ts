@@ -57,6 +57,7 @@ function networkCode(error: unknown): string | undefined {
   if (!(error instanceof Error)) return undefined;
   const cause = (error as { cause?: unknown }).cause;
   if (cause && typeof cause === 'object' && 'code' in cause && typeof cause.code === 'string') return cause.code;
+  if (cause instanceof Error) return cause.message;
   return error.name === 'TypeError' ? 'network error' : undefined;
 }
 
