@@ -7,16 +7,20 @@ import { randomUUID } from 'node:crypto';
 import { isAbsolute, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { builtinCommands, parseCommand } from './commands.js';
-import { ConfigError, loadPresets, presetDirs, validatePluginConfig } from './config/index.js';
+import { collectPresets, ConfigError, presetDirs, presetRoutingProblems, validatePluginConfig } from './config/index.js';
 import type { BotConfig, LoadedConfig } from './config/types.js';
 import { loadEngine as openEngine } from './engine/index.js';
 import { EngineServerClient, requireFeatures } from './engine/remote/index.js';
 import type { DialogueEngine, EngineFeature, EngineOptions } from './engine/types.js';
 import { EventBus } from './events.js';
-import { conversationKey, openHistoryStore, trimHistory, type HistoryStore } from './history/index.js';
+import { conversationKey, historyScheme, openHistoryStore, trimHistory, type HistoryStore } from './history/index.js';
+import { MemoryHistoryStore } from './history/memory-store.js';
+import { pointerJoin } from './config/errors.js';
+import { PluginError } from './errors.js';
 import { createLogger, type Logger } from './log.js';
 import { loadAdapter, loadPlugin } from './modules.js';
 import { runPipeline } from './pipeline.js';
+import { declaredScores, unknownWeights } from './selection.js';
 import { KeyedSerialQueue, Semaphore } from './queue.js';
 import { cleanText } from './text.js';
 import type {
@@ -42,14 +46,21 @@ export interface BotOptions {
   adapters?: { adapter: Adapter; config?: unknown }[];
   /** Only start these adapters from config (e.g. the CLI's `chat` starts just the terminal). */
   onlyAdapters?: string[];
+  /** Check everything `create` checks without opening the history store (`banter config check`). */
+  checkOnly?: boolean;
   /** Model loading progress (the terminal shows it as a progress line). */
   onProgress?: (message: string, fraction?: number) => void;
+  /** A history store given as an object (embedding, tests) instead of the one `history.store` names. */
+  history?: HistoryStore;
+  /** Pauses between attempts to save a turn whose first save failed; default 200, 1,000 and 3,000 ms. */
+  saveRetryDelaysMs?: number[];
 }
 
-/** Sends a reply on the platform. History is written only after it resolves. */
+/** Sends a reply on the platform; a rejection means the user did not get it. */
 export type Deliver = (reply: Reply) => Promise<void>;
 
 const APOLOGY = 'Sorry, something went wrong on my side while answering that. Please try again.';
+const SAVE_RETRY_DELAYS_MS = [200, 1_000, 3_000];
 
 export class Bot implements BotHost {
   readonly events: EventBus<BotEvents>;
@@ -59,6 +70,8 @@ export class Bot implements BotHost {
   private readonly engines = new Map<string, Promise<DialogueEngine>>();
   private readonly running: Adapter[] = [];
   private stopped = false;
+  /** The plugins' declared default weights (families like `safety.*` are declarations, not weights). */
+  private readonly defaultWeights: Record<string, number>;
 
   private constructor(
     readonly loaded: LoadedConfig,
@@ -74,41 +87,96 @@ export class Bot implements BotHost {
     this.events = new EventBus<BotEvents>((event, error) => logger.error({ err: error, event }, 'event listener failed'));
     this.presets = createPresetRegistry(presets, loaded.config, configFile(loaded));
     for (const command of builtinCommands()) this.commands.set(command.name, command);
+    this.defaultWeights = Object.fromEntries(Object.entries(declaredScores(plugins)).filter(([name]) => !name.endsWith('*')));
+    this.events.on('plugin:error', ({ turn, error }) =>
+      logger.warn({ err: error.cause, plugin: error.plugin, stage: error.stage, turn: turn.id }, 'optional scorer failed; the turn goes on without its scores'),
+    );
   }
 
-  /** Loads everything the config names; fails with an actionable error before any message is taken. */
+  /**
+   * Loads everything the config names, and fails before any message is taken with a ConfigError
+   * listing every problem found: presets, the history store, the model (its session is created),
+   * maxNewTokens against the model's context window (config and presets), plugins (name, config,
+   * setup) and adapters (name, config). `checkOnly` (for `banter config check`) opens no store.
+   */
   static async create(loaded: LoadedConfig, options: BotOptions = {}): Promise<Bot> {
     const { config, dir } = loaded;
+    const file = configFile(loaded);
     const logger = options.logger ?? createLogger(config.log.level, { name: config.name });
     for (const warning of loaded.warnings ?? []) logger.warn(warning);
-    const slots = new Semaphore(config.engine.maxConcurrentGenerations);
-    const presets = await loadPresets(presetDirs(loaded));
-    const history = await openHistoryStore(config.history.store, dir);
-    const engines = new Map<string, Promise<DialogueEngine>>();
-    const engineOptions = engineOptionsFrom(config);
-    const enginePath = resolve(dir, config.engine.model);
-    const remote = config.engine.url ? await EngineServerClient.connect(remoteOptionsFrom(config, logger)) : undefined;
-    const engine = limitEngine(await openModel(remote, enginePath, { ...engineOptions, onProgress: options.onProgress }, logger), slots);
-    requireFeatures(engine, decodingNeeds(config, presets), 'decoding.strategy beam (in the config or a preset)');
-    engines.set(enginePath, Promise.resolve(engine));
+    const problems: ConfigError[] = [];
+    const note = (path: string) => (error: unknown) => void problems.push(...asConfigErrors(error, file, path));
 
-    const plugins: Plugin[] = [];
+    await preflightAdapters(loaded, options.onlyAdapters).catch(note('/adapters'));
+    const { presets, problems: presetProblems } = await collectPresets(presetDirs(loaded));
+    problems.push(...presetProblems, ...presetRoutingProblems(loaded, presets));
+    const history = options.history ?? (await openStore(loaded, options.checkOnly).catch((error: unknown) => void note('/history/store')(error)));
+    const slots = new Semaphore(config.engine.maxConcurrentGenerations);
+    const enginePath = resolve(dir, config.engine.model);
+    // engine.url: the models run on an engine server; what it lacks is found out (and logged) here.
+    const remote = config.engine.url
+      ? await EngineServerClient.connect(remoteOptionsFrom(config, logger)).catch((error: unknown) => {
+          problems.push(new ConfigError({ file, path: '/engine/url' }, messageOf(error)));
+          return undefined;
+        })
+      : undefined;
+    const opened =
+      config.engine.url && !remote
+        ? undefined
+        : await openModel(remote, enginePath, { ...engineOptionsFrom(config), onProgress: options.onProgress }, logger).catch((error: unknown) => {
+            problems.push(new ConfigError({ file, path: '/engine/model' }, `cannot load the model ${enginePath}: ${messageOf(error)}`));
+            return undefined;
+          });
+    const engine = opened && limitEngine(opened, slots);
+    if (engine) {
+      problems.push(...windowProblems(engine, config.decoding.maxNewTokens, { file, path: '/decoding/maxNewTokens' }, presets));
+      try {
+        requireFeatures(engine, decodingNeeds(config, presets), 'decoding.strategy beam (in the config or a preset)');
+      } catch (error) {
+        note('/decoding/strategy')(error);
+      }
+    }
+
+    // Each plugin keeps the config entry it was loaded from: its section is found by that key (a
+    // path like ./brevity.js), never by the name the plugin gives itself.
+    const entries: { plugin: Plugin; key?: string }[] = [];
     for (const [spec, pluginConfig] of Object.entries(config.plugins)) {
       if (pluginConfig === false) continue;
-      plugins.push(await loadPlugin(spec, dir));
+      await loadPlugin(spec, dir).then((plugin) => entries.push({ plugin, key: spec }), note(pointerJoin('/plugins', spec)));
     }
-    plugins.push(...(options.plugins ?? []));
+    for (const plugin of options.plugins ?? []) entries.push({ plugin });
+    const plugins = entries.map((entry) => entry.plugin);
 
-    const bot = new Bot(loaded, logger, engine, slots, history, plugins, presets, options, remote);
-    for (const [path, promise] of engines) bot.engines.set(path, promise);
-    for (const plugin of plugins) {
-      const raw = config.plugins[plugin.name] ?? {};
-      const pluginConfig = plugin.configSchema
-        ? validatePluginConfig(plugin.name, plugin.configSchema, raw === true || raw === null ? {} : raw, { file: configFile(loaded), path: `/plugins/${plugin.name}` })
-        : raw;
-      await plugin.setup?.(bot, pluginConfig);
+    let bot: Bot | undefined;
+    if (engine && history && problems.length === 0) {
+      try {
+        bot = new Bot(loaded, logger, engine, slots, history, plugins, presets, options, remote);
+        bot.engines.set(enginePath, Promise.resolve(engine));
+      } catch (error) {
+        note('/presets')(error);
+      }
     }
-    return bot;
+    const weights = weightProblems(config.selection.weights, plugins, { file, path: '/selection/weights' }, presets);
+    problems.push(...weights.errors);
+    for (const warning of weights.warnings) logger.warn(warning);
+    for (const { plugin, key } of entries) {
+      const path = pointerJoin('/plugins', key ?? plugin.name);
+      const raw = config.plugins[key ?? plugin.name] ?? {};
+      try {
+        const pluginConfig = plugin.configSchema
+          ? validatePluginConfig(plugin.name, plugin.configSchema, raw === true || raw === null ? {} : raw, { file, path, origins: loaded.origins })
+          : raw;
+        // A plugin can only be set up on a bot; without one (the model failed), its config is still checked.
+        if (bot) await plugin.setup?.(bot, pluginConfig);
+      } catch (error) {
+        note(path)(error);
+      }
+    }
+    if (problems.length > 0) {
+      await (bot ? bot.stop() : Promise.all([opened?.dispose(), options.history ? undefined : history?.close()]));
+      throw ConfigError.combine(problems);
+    }
+    return bot!;
   }
 
   get name(): string {
@@ -152,9 +220,15 @@ export class Bot implements BotHost {
     await this.history.save(conversation);
   }
 
+  claimOnce(id: string, ttlMs: number): Promise<boolean> {
+    return this.history.claim(id, ttlMs);
+  }
+
   /**
    * Answers one message. Turns of one conversation run one after another; `deliver` (the
-   * adapter's send) runs inside the turn, and the history is written only once it succeeded.
+   * adapter's send) runs inside the turn. The turn is saved before it is delivered, so a reply a
+   * user saw is never missing from history after a crash; if the delivery fails the turn is taken
+   * back out. A failed save never touches the delivered reply: it is retried, then logged.
    */
   handle(message: IncomingMessage, deliver?: Deliver): Promise<Reply> {
     if (this.stopped) return Promise.reject(new Error('The bot is stopped'));
@@ -163,7 +237,15 @@ export class Bot implements BotHost {
 
   private async answer(incoming: IncomingMessage, deliver?: Deliver): Promise<Reply> {
     const message = { ...incoming, text: cleanText(incoming.text) };
-    const conversation = await this.conversation(message);
+    let conversation: Conversation;
+    try {
+      conversation = await this.conversation(message);
+    } catch (error) {
+      this.logger.error({ err: error, conversation: conversationKey(message) }, 'could not read the conversation from the history store');
+      const apology: Reply = { text: APOLOGY, kind: 'error', citations: [] };
+      await deliver?.(apology);
+      return apology;
+    }
     const early = await this.screen(message, conversation);
     if (early) {
       await deliver?.(early);
@@ -177,24 +259,65 @@ export class Bot implements BotHost {
         plugins: this.plugins,
         engine: this.engine,
         events: this.events,
-        weights: { ...this.config.selection.weights, ...turn.preset.selection.weights },
+        weights: { ...this.defaultWeights, ...this.config.selection.weights, ...turn.preset.selection.weights },
         fallback: turn.preset.selection.fallback ?? this.config.selection.fallback,
       });
     } catch (error) {
-      this.logger.error({ err: error, conversation: conversation.key, turn: turn.id }, 'turn failed');
+      const where = error instanceof PluginError ? { plugin: error.plugin, stage: error.stage } : {};
+      this.logger.error({ err: error, ...where, conversation: conversation.key, turn: turn.id }, 'turn failed');
       this.events.emit('turn:error', { turn, error });
       turn.reply = { text: APOLOGY, kind: 'error', citations: [] };
     }
     const reply = turn.reply!;
     this.events.emit('reply', { turn, reply });
-    await deliver?.(reply);
-    if (reply.kind !== 'error') {
-      const now = Date.now();
-      conversation.history.push({ role: 'user', text: message.text, at: now }, { role: 'bot', text: reply.text, at: now });
-      await this.saveConversation(conversation);
-    }
+    if (reply.kind === 'error') await deliver?.(reply);
+    else await this.deliverAndRecord(conversation, message, reply, deliver);
     this.events.emit('turn:end', { turn, ms: performance.now() - started });
     return reply;
+  }
+
+  /** Saves the turn, delivers the reply, then takes the turn back out if the user did not get it. */
+  private async deliverAndRecord(conversation: Conversation, message: IncomingMessage, reply: Reply, deliver?: Deliver): Promise<void> {
+    const before = conversation.history;
+    const now = Date.now();
+    conversation.history = [...before, { role: 'user', text: message.text, at: now }, { role: 'bot', text: reply.text, at: now }];
+    const saved = await this.saveConversation(conversation).then(
+      () => true,
+      (error: unknown) => {
+        this.logger.warn({ err: error, conversation: conversation.key }, 'could not save the turn before delivering it; retrying after delivery');
+        return false;
+      },
+    );
+    try {
+      await deliver?.(reply);
+    } catch (error) {
+      if (saved) {
+        conversation.history = before;
+        await this.saveConversation(conversation).catch((cause: unknown) =>
+          this.logger.error({ err: cause, conversation: conversation.key }, 'a reply that was not delivered stays in the history: removing it failed'),
+        );
+      }
+      throw error;
+    }
+    if (!saved) await this.saveWithRetries(conversation);
+  }
+
+  /** The delivered reply stands whatever happens here: the save is retried, and a final failure is logged. */
+  private async saveWithRetries(conversation: Conversation): Promise<void> {
+    const delays = this.options.saveRetryDelaysMs ?? SAVE_RETRY_DELAYS_MS;
+    for (let attempt = 0; ; attempt++) {
+      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, delays[attempt - 1]));
+      try {
+        await this.saveConversation(conversation);
+        if (attempt > 0) this.logger.info({ conversation: conversation.key, attempts: attempt + 1 }, 'saved the turn on a retry');
+        return;
+      } catch (error) {
+        if (attempt >= delays.length) {
+          this.logger.error({ err: error, conversation: conversation.key, attempts: attempt + 1 }, 'could not save a delivered turn: it is missing from the history');
+          return;
+        }
+      }
+    }
   }
 
   /** Replies that need no model: empty or oversized messages, and commands. */
@@ -244,17 +367,7 @@ export class Bot implements BotHost {
 
   /** Starts the adapters named in config (and those given as options). */
   async start(): Promise<void> {
-    const { config, dir } = this.loaded;
-    const wanted = Object.entries(config.adapters).filter(
-      ([name, value]) => value !== false && (!this.options.onlyAdapters || this.options.onlyAdapters.includes(name)),
-    );
-    for (const [spec, raw] of wanted) {
-      const adapter = await loadAdapter(spec, dir);
-      const adapterConfig = adapter.configSchema
-        ? validatePluginConfig(spec, adapter.configSchema, raw === true || raw === null ? {} : raw, { file: configFile(this.loaded), path: `/adapters/${spec}` })
-        : raw;
-      await this.startAdapter(adapter, adapterConfig);
-    }
+    for (const { adapter, config } of await loadAdapters(this.loaded, this.options.onlyAdapters)) await this.startAdapter(adapter, config);
     for (const { adapter, config: adapterConfig } of this.options.adapters ?? []) await this.startAdapter(adapter, adapterConfig ?? {});
   }
 
@@ -369,4 +482,100 @@ function createPresetRegistry(presets: Preset[], config: BotConfig, file: string
       return hit ? hit[1] : config.presets.default;
     },
   };
+}
+
+/** The adapters config enables, loaded and with their sections validated; throws every problem at once. */
+async function loadAdapters(loaded: LoadedConfig, only?: string[]): Promise<{ adapter: Adapter; config: unknown }[]> {
+  const file = configFile(loaded);
+  const problems: ConfigError[] = [];
+  const result: { adapter: Adapter; config: unknown }[] = [];
+  for (const [spec, raw] of Object.entries(loaded.config.adapters)) {
+    if (raw === false || (only && !only.includes(spec))) continue;
+    const path = pointerJoin('/adapters', spec);
+    try {
+      const adapter = await loadAdapter(spec, loaded.dir);
+      const config = adapter.configSchema
+        ? validatePluginConfig(spec, adapter.configSchema, raw === true || raw === null ? {} : raw, { file, path, origins: loaded.origins })
+        : raw;
+      result.push({ adapter, config });
+    } catch (error) {
+      problems.push(...asConfigErrors(error, file, path));
+    }
+  }
+  if (problems.length > 0) throw ConfigError.combine(problems);
+  return result;
+}
+
+async function preflightAdapters(loaded: LoadedConfig, only?: string[]): Promise<void> {
+  await loadAdapters(loaded, only);
+}
+
+/** The history store, or for a check only its URL's scheme. */
+async function openStore(loaded: LoadedConfig, checkOnly = false): Promise<HistoryStore> {
+  const url = loaded.config.history.store;
+  if (checkOnly) {
+    if (!historyScheme(url)) await openHistoryStore(url, loaded.dir, configFile(loaded)); // throws the scheme's ConfigError
+    return new MemoryHistoryStore();
+  }
+  return openHistoryStore(url, loaded.dir, configFile(loaded));
+}
+
+/**
+ * maxNewTokens must leave room in the model's context window for at least a short message: the
+ * same encoding a turn makes, with a one-word message, must fit (config, then each preset).
+ */
+function windowProblems(engine: DialogueEngine, maxNewTokens: number, where: { file: string; path: string }, presets: Preset[]): ConfigError[] {
+  const problems: ConfigError[] = [];
+  const check = (reserve: number, file: string, path: string) => {
+    try {
+      engine.encodeDialogue({ persona: [], knowledge: [], history: [{ role: 'user', text: 'hi', at: 0 }] }, reserve);
+    } catch {
+      problems.push(
+        new ConfigError({ file, path, expected: `at most what leaves room for a message in the model's ${engine.info.contextWindow}-token context window`, got: String(reserve) }),
+      );
+    }
+  };
+  check(maxNewTokens, where.file, where.path);
+  for (const preset of presets) {
+    if (preset.decoding.maxNewTokens !== undefined) check(preset.decoding.maxNewTokens, preset.file ?? preset.name, '/decoding/maxNewTokens');
+  }
+  return problems;
+}
+
+/**
+ * Selection weights (config, then each preset) that name a score no enabled plugin declares. One
+ * close to a declared name is a typo that would silently count 0: a config error with the
+ * suggestion. Others are scores of plugins this bot does not enable (a shared preset weighting
+ * `grounding.support`): a warning, since they count 0 here.
+ */
+function weightProblems(
+  weights: Record<string, number>,
+  plugins: Plugin[],
+  where: { file: string; path: string },
+  presets: Preset[],
+): { errors: ConfigError[]; warnings: string[] } {
+  const declared = Object.keys(declaredScores(plugins)).join(', ');
+  const errors: ConfigError[] = [];
+  const warnings: string[] = [];
+  const check = (values: Record<string, number>, file: string, path: string) => {
+    for (const { name, suggestion } of unknownWeights(values, plugins) ?? []) {
+      const at = pointerJoin(path, name);
+      if (suggestion) {
+        errors.push(new ConfigError({ file, path: at, expected: `a score the engine or an enabled plugin gives (${declared}); did you mean "${suggestion}"?`, got: JSON.stringify(name) }));
+      } else warnings.push(`${file}: ${at}: no enabled plugin gives the score "${name}", so its weight counts 0 here`);
+    }
+  };
+  check(weights, where.file, where.path);
+  for (const preset of presets) check(preset.selection.weights, preset.file ?? preset.name, '/selection/weights');
+  return { errors, warnings };
+}
+
+/** Any error from loading a part, as ConfigErrors at that part's place in the config. */
+function asConfigErrors(error: unknown, file: string, path: string): ConfigError[] {
+  if (error instanceof ConfigError) return error.problems;
+  return [new ConfigError({ file, path }, messageOf(error))];
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

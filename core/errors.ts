@@ -12,3 +12,14 @@ export class BanterError extends Error {
     this.name = new.target.name;
   }
 }
+
+/** A plugin's hook failed: which plugin, in which stage, and the error it threw. */
+export class PluginError extends BanterError {
+  constructor(
+    readonly plugin: string,
+    readonly stage: string,
+    cause: unknown,
+  ) {
+    super('plugin_failed', `plugin "${plugin}" failed in its ${stage} hook: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  }
+}

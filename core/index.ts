@@ -1,12 +1,31 @@
-/** banter's public API: build a bot from a config, or use the pieces. */
+/**
+ * banter's public API: everything a plugin, an adapter or a program embedding a bot needs. Built-in
+ * plugins and adapters import from here only (never from core's inner modules), so a third-party
+ * plugin can do what they do. The engine on its own is `banter/engine`; test helpers `banter/testing`.
+ */
 export { Bot, createBot, type BotOptions, type Deliver } from './bot.js';
 export { builtinCommands, parseCommand } from './commands.js';
+export { BanterError, PluginError } from './errors.js';
 export { EventBus } from './events.js';
 export { createLogger, type Logger } from './log.js';
 export { KeyedSerialQueue, Semaphore } from './queue.js';
-export { selectCandidate, weightedTotal } from './selection.js';
+export { declaredScores, selectCandidate, weightedTotal } from './selection.js';
+export { PresetSettings } from './preset-settings.js';
 export { createEngineServer, startEngineServer, type EngineServer, type ServeOptions } from './serve/index.js';
 export { cleanText } from './text.js';
+export { installProcessGuards, type ProcessGuardOptions } from './process-guards.js';
+export { conversationKey, openHistoryStore, trimHistory, type HistoryStore } from './history/index.js';
+export {
+  ConfigError,
+  defaultConfigFile,
+  loadConfig,
+  loadPresets,
+  packageRoot,
+  validatePluginConfig,
+  type ConfigErrorDetails,
+  type LoadConfigOptions,
+} from './config/index.js';
+export { readConfigFile } from './config/parse.js';
 export * from './types.js';
 export type * from './config/types.js';
 export type * from './engine/types.js';

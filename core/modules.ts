@@ -42,7 +42,7 @@ async function loadFactory<T extends { name: string }>(kind: 'plugin' | 'adapter
   try {
     module = await import(target);
   } catch (error) {
-    throw new ModuleLoadError(kind, spec, `no built-in ${kind} of that name and no module at ${target}`, { cause: error });
+    throw new ModuleLoadError(kind, spec, loadFailure(kind, target, error), { cause: error });
   }
   if (typeof module.default !== 'function') {
     throw new ModuleLoadError(kind, spec, `its module must default-export a factory function returning the ${kind}`);
@@ -52,6 +52,23 @@ async function loadFactory<T extends { name: string }>(kind: 'plugin' | 'adapter
     throw new ModuleLoadError(kind, spec, `its factory must return an object with a name`);
   }
   return instance;
+}
+
+/**
+ * Why importing `target` failed: the module itself is missing, or it exists and failed on its own
+ * (a package it imports is not installed, a syntax error, a throw at import) — then its own words.
+ */
+function loadFailure(kind: 'plugin' | 'adapter', target: string, error: unknown): string {
+  const { code, message = String(error) } = error as { code?: string; message?: string };
+  const file = target.startsWith('file:');
+  const wanted = file ? fileURLToPath(target) : target;
+  // Node names the module it could not find: when that is the target itself, nothing is there.
+  if ((code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && (message.includes(`'${wanted}'`) || message.includes(`'${target}'`))) {
+    return file
+      ? `no built-in ${kind} of that name and no module at ${wanted}`
+      : `no built-in ${kind} of that name and no installed package "${target}" (npm install it, or give a path starting with ./)`;
+  }
+  return `its module ${wanted} failed to load: ${message}`;
 }
 
 export const loadPlugin = (spec: string, configDir: string) => loadFactory<Plugin>('plugin', spec, configDir);

@@ -6,8 +6,9 @@
 import { performance } from 'node:perf_hooks';
 import type { EventBus } from './events.js';
 import type { DialogueEngine } from './engine/types.js';
-import { selectCandidate } from './selection.js';
-import type { BotEvents, Plugin, Stage, Turn } from './types.js';
+import { PluginError } from './errors.js';
+import { scoreMatches, selectCandidate } from './selection.js';
+import type { BotEvents, Plugin, Reply, Stage, Turn } from './types.js';
 
 type PluginStage = Exclude<Stage, 'generate' | 'select'>;
 
@@ -67,11 +68,22 @@ export async function runPipeline(turn: Turn, ctx: PipelineContext): Promise<voi
 
 async function runPluginStage(turn: Turn, ctx: PipelineContext, stage: PluginStage, after?: () => string): Promise<void> {
   for (const plugin of ctx.plugins) {
-    const hook = plugin[stage];
+    const hook = plugin[stage] as ((turn: Turn) => unknown) | undefined;
     if (!hook) continue;
     const started = performance.now();
-    await hook.call(plugin, turn);
-    turn.trace.push({ stage, by: plugin.name, ms: performance.now() - started });
+    let note: string | undefined;
+    try {
+      const answer = await hook.call(plugin, turn);
+      if (stage === 'inspect' && answer) turn.reply = answer as Reply;
+    } catch (cause) {
+      const error = new PluginError(plugin.name, stage, cause);
+      if (stage !== 'score' || !plugin.optionalScores) throw error;
+      // An optional scorer's failure costs its scores, not the turn.
+      dropScores(turn, plugin);
+      ctx.events.emit('plugin:error', { turn, error });
+      note = `failed: ${error.message}`;
+    }
+    turn.trace.push({ stage, by: plugin.name, ms: performance.now() - started, ...(note ? { note } : {}) });
     // An inspect hook that answered ends the stage: later plugins must not override a refusal.
     if (stage === 'inspect' && turn.reply) break;
   }
@@ -88,4 +100,12 @@ async function runCoreStage(turn: Turn, ctx: PipelineContext, stage: Stage, work
   const note = await work();
   turn.trace.push({ stage, by: 'core', ms: performance.now() - started, note });
   ctx.events.emit('stage', { turn, stage });
+}
+
+/** Removes the scores `plugin` declares from every candidate (a half-scored turn must not be compared). */
+function dropScores(turn: Turn, plugin: Plugin): void {
+  const patterns = Object.keys(plugin.scores ?? {});
+  for (const candidate of turn.candidates) {
+    for (const name of Object.keys(candidate.scores)) if (patterns.some((pattern) => scoreMatches(pattern, name))) delete candidate.scores[name];
+  }
 }

@@ -4,6 +4,7 @@
  */
 import type { DecodeOptions, DialogueEngine, EngineOptions } from './engine/types.js';
 import type { EventBus } from './events.js';
+import type { PluginError } from './errors.js';
 import type { Logger } from './log.js';
 
 export type JSONSchema = Record<string, unknown>;
@@ -149,8 +150,17 @@ export interface Plugin<Config = unknown> {
   name: string;
   /** JSON Schema of this plugin's config; validated with ajv before `setup`. */
   configSchema?: JSONSchema;
+  /**
+   * The scores its `score` hook adds, each with its default weight in selection (0: shown, not
+   * weighted); a trailing `*` names a family (`safety.*`). Config and presets may override the
+   * weights; a weight naming no declared score is a config error.
+   */
+  scores?: Record<string, number>;
+  /** A failing `score` hook only drops this plugin's scores (logged) instead of failing the turn. */
+  optionalScores?: boolean;
   setup?(bot: BotHost, config: Config): void | Promise<void>;
-  inspect?(turn: Turn): void | Promise<void>;
+  /** May answer at once (a command, a refusal): the returned reply ends the turn before generation. */
+  inspect?(turn: Turn): void | Reply | undefined | Promise<void | Reply | undefined>;
   prompt?(turn: Turn): void | Promise<void>;
   score?(turn: Turn): void | Promise<void>;
   filter?(turn: Turn): void | Promise<void>;
@@ -207,13 +217,19 @@ export interface BotHost {
   readonly commands: Map<string, Command>;
   /**
    * Runs one message through commands or the pipeline, serialized per conversation. `deliver`
-   * (the adapter's send) runs inside the turn; history is written only after it succeeded.
+   * (the adapter's send) runs inside the turn; the turn is saved before it and taken back out if
+   * it rejects. A history save that fails never fails the turn (it is retried, then logged).
    */
   handle(message: IncomingMessage, deliver?: (reply: Reply) => Promise<void>): Promise<Reply>;
   /** Reads a conversation (creating it from routing if new). */
   conversation(address: ConversationAddress): Promise<Conversation>;
   /** Writes a conversation back (commands and plugins that change per-channel state). */
   saveConversation(conversation: Conversation): Promise<void>;
+  /**
+   * Records `id` in the history store for `ttlMs`: true the first time, false while it is still
+   * recorded, across restarts and processes sharing the store (a platform's re-sent events).
+   */
+  claimOnce(id: string, ttlMs: number): Promise<boolean>;
 }
 
 export interface PresetRegistry {
@@ -233,5 +249,7 @@ export interface BotEvents {
   reply: { turn: Turn; reply: Reply };
   'turn:end': { turn: Turn; ms: number };
   'turn:error': { turn: Turn; error: unknown };
+  /** A plugin hook failed; for an optional scorer the turn went on without its scores. */
+  'plugin:error': { turn: Turn; error: PluginError };
   'engine:progress': { model: string; message: string; fraction?: number };
 }

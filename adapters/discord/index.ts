@@ -24,6 +24,7 @@ import type { Logger } from '../../core/log.js';
 import { commandText, slashCommands } from './commands.js';
 import { discordConfigSchema, resolveDiscordConfig, type DiscordAdapterConfig, type IdFilter } from './config.js';
 import { formatReply, splitMessage } from './format.js';
+import { sendWithRetries } from './send.js';
 import { TypingIndicators } from './typing.js';
 
 export { discordConfigSchema as configSchema } from './config.js';
@@ -31,6 +32,9 @@ export type { DiscordAdapterConfig } from './config.js';
 
 /** For every message the client sends: never @everyone/@here, roles or users, except the asker through the reply. */
 const SAFE_MENTIONS: MessageMentionOptions = { parse: [], repliedUser: true };
+
+/** Said in the channel when a reply could not be sent after every retry. */
+export const UNSENT_NOTICE = 'Sorry, I could not send my reply (Discord did not accept it). Please ask again.';
 
 const INTENTS = [
   GatewayIntentBits.Guilds, // guild, channel and thread cache; slash commands in guilds
@@ -156,8 +160,14 @@ export class DiscordAdapter implements Adapter<Partial<DiscordAdapterConfig>> {
       await bot.handle(incoming, async (reply) => {
         const [first, ...rest] = splitMessage(formatReply(reply));
         if (first === undefined) return;
-        await message.reply({ content: first });
-        for (const piece of rest) await channel.send({ content: piece });
+        try {
+          await sendWithRetries<unknown>((nonce) => message.reply({ content: first, nonce, enforceNonce: true }));
+          for (const piece of rest) await sendWithRetries<unknown>((nonce) => channel.send({ content: piece, nonce, enforceNonce: true }));
+        } catch (error) {
+          // Tell the person (if Discord takes this one) rather than leave them waiting; the cause is logged by track().
+          await channel.send({ content: UNSENT_NOTICE, reply: { messageReference: message.id, failIfNotExists: false } }).catch(() => undefined);
+          throw error;
+        }
       });
     } finally {
       release();

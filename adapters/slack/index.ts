@@ -7,12 +7,13 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { format } from 'node:util';
-import { App, LogLevel, type Logger as BoltLogger, type webApi } from '@slack/bolt';
+import { App, HTTPReceiver, LogLevel, type Logger as BoltLogger, type webApi } from '@slack/bolt';
 import type { Logger } from '../../core/log.js';
 import type { Adapter, BotHost, ConversationAddress, IncomingMessage } from '../../core/types.js';
 import { resolveSlackConfig, slackConfigSchema, type SlackAdapterConfig } from './config.js';
 import { RecentIds } from './dedupe.js';
 import { formatReply, incomingText } from './format.js';
+import { guardRequests } from './request-guard.js';
 
 export { slackConfigSchema as configSchema } from './config.js';
 export type { SlackAdapterConfig } from './config.js';
@@ -21,6 +22,8 @@ type WebClient = webApi.WebClient;
 
 /** Shown in place of the placeholder when the reply could not be delivered. */
 const UNDELIVERED = 'Sorry, I could not finish that reply. Please try again.';
+/** Slack re-sends an event for up to about an hour (immediately, after 1 and after 5 minutes, ...). */
+const EVENT_MEMORY_MS = 2 * 60 * 60 * 1000;
 
 /** What the adapter reads from `app_mention` and `message` events. */
 interface UserMessageEvent {
@@ -55,9 +58,14 @@ export class SlackAdapter implements Adapter<Partial<SlackAdapterConfig>> {
     const config = resolveSlackConfig(rawConfig);
     const logger = bot.logger.child({ adapter: this.name });
     const socketMode = config.mode === 'socket';
+    let receiver: HTTPReceiver | undefined;
+    if (!socketMode) {
+      receiver = new HTTPReceiver({ signingSecret: config.signingSecret!, endpoints: config.path, logger: boltLogger(logger) });
+      receiver.requestListener = guardRequests(receiver.requestListener, { signingSecret: config.signingSecret!, endpoints: [config.path], logger });
+    }
     const app = new App({
       token: config.botToken,
-      ...(socketMode ? { socketMode, appToken: config.appToken } : { signingSecret: config.signingSecret, endpoints: config.path }),
+      ...(receiver ? { receiver } : { socketMode, appToken: config.appToken }),
       clientOptions: config.apiUrl ? { slackApiUrl: config.apiUrl } : undefined,
       logger: boltLogger(logger),
       // Initialize (auth.test) inside start() so a bad token fails the start, not a later event.
@@ -70,7 +78,7 @@ export class SlackAdapter implements Adapter<Partial<SlackAdapterConfig>> {
 
     app.use(async ({ body, context, next }) => {
       const eventId = (body as { event_id?: unknown }).event_id;
-      if (typeof eventId === 'string' && !this.recentEvents.add(eventId)) {
+      if (typeof eventId === 'string' && !(await this.firstDelivery(eventId))) {
         logger.info({ eventId, retryNum: context.retryNum, retryReason: context.retryReason }, 'ignored a repeated Slack event');
         return;
       }
@@ -104,6 +112,21 @@ export class SlackAdapter implements Adapter<Partial<SlackAdapterConfig>> {
     this.server = undefined;
   }
 
+  /**
+   * True the first time an event id arrives: remembered in the history store (so across restarts
+   * and processes sharing it); in this process only while the store cannot be reached.
+   */
+  private async firstDelivery(eventId: string): Promise<boolean> {
+    const { bot, logger } = this.ctx;
+    const inProcess = this.recentEvents.add(eventId);
+    try {
+      return (await bot.claimOnce(`slack:event:${eventId}`, EVENT_MEMORY_MS)) && inProcess;
+    } catch (error) {
+      logger.warn({ err: error, eventId }, 'could not record the Slack event id in the history store; checking this process only');
+      return inProcess;
+    }
+  }
+
   /** Returns `work` unchanged (Bolt reports its errors), remembering it until it settles. */
   private track(work: Promise<void>): Promise<void> {
     this.inflight.add(work);
@@ -134,14 +157,16 @@ export class SlackAdapter implements Adapter<Partial<SlackAdapterConfig>> {
     const placeholder = client.chat.postMessage({ channel: event.channel, thread_ts: replyThread, text: config.thinking });
     // Awaited by the delivery below; this only keeps Node from flagging a failure before that.
     placeholder.catch(() => undefined);
+    let delivered = false;
     try {
       await bot.handle(incoming, async (reply) => {
         const { ts } = await placeholder;
         await client.chat.update({ channel: event.channel, ts: ts!, text: formatReply(reply) });
+        delivered = true;
       });
     } catch (error) {
-      // Do not leave "thinking" up forever; the error itself is reported by the caller.
-      const posted = await placeholder.catch(() => undefined);
+      // A reply the user got stands; otherwise do not leave "thinking" up forever. The error itself is reported by the caller.
+      const posted = delivered ? undefined : await placeholder.catch(() => undefined);
       if (posted?.ts) {
         await client.chat.update({ channel: event.channel, ts: posted.ts, text: UNDELIVERED }).catch((cause: unknown) => logger.warn({ err: cause }, 'could not replace the placeholder'));
       }

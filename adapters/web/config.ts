@@ -13,6 +13,10 @@ export interface WebConfig {
   maxFrameBytes?: number;
   /** Accept clients from other machines. Defaults to true only when `host` is not a loopback address. */
   allowRemote?: boolean;
+  /** Frames waiting to reach one client, in bytes; a client that falls further behind is disconnected. */
+  maxBufferedBytes?: number;
+  /** Let every client read every conversation by its id (one shared set); default: each client its own. */
+  shareConversations?: boolean;
 }
 
 export interface ResolvedWebConfig {
@@ -21,11 +25,14 @@ export interface ResolvedWebConfig {
   accessToken?: string;
   maxFrameBytes: number;
   allowRemote: boolean;
+  maxBufferedBytes: number;
+  shareConversations: boolean;
 }
 
 export const DEFAULT_PORT = 8787;
 export const DEFAULT_HOST = '127.0.0.1';
 export const DEFAULT_MAX_FRAME_BYTES = 64 * 1024;
+export const DEFAULT_MAX_BUFFERED_BYTES = 1024 * 1024;
 
 export const configSchema: JSONSchema = {
   title: 'banter web chat adapter',
@@ -51,6 +58,18 @@ export const configSchema: JSONSchema = {
       type: 'boolean',
       description: 'Accept non-loopback clients. Default: true only when host is not a loopback address.',
     },
+    maxBufferedBytes: {
+      type: 'integer',
+      minimum: 16 * 1024,
+      maximum: 256 * 1024 * 1024,
+      default: DEFAULT_MAX_BUFFERED_BYTES,
+      description: 'Bytes of frames waiting for one client; a client that falls further behind is disconnected.',
+    },
+    shareConversations: {
+      type: 'boolean',
+      default: false,
+      description: 'Every client may read every conversation by id. Default: each client (browser) has its own.',
+    },
   },
 };
 
@@ -62,23 +81,30 @@ export class WebConfigError extends Error {
 export function resolveWebConfig(input: WebConfig | undefined): ResolvedWebConfig {
   const config = input ?? {};
   const port = config.port ?? DEFAULT_PORT;
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new WebConfigError(`adapters.web.port must be an integer from 0 to 65535, got ${String(config.port)}`);
-  }
+  // Values are not repeated in these messages: they may have come from the environment.
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new WebConfigError('adapters.web.port must be an integer from 0 to 65535');
   const maxFrameBytes = config.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
-  if (!Number.isInteger(maxFrameBytes) || maxFrameBytes < 1024) {
-    throw new WebConfigError(`adapters.web.maxFrameBytes must be an integer of at least 1024, got ${String(config.maxFrameBytes)}`);
-  }
+  if (!Number.isInteger(maxFrameBytes) || maxFrameBytes < 1024) throw new WebConfigError('adapters.web.maxFrameBytes must be an integer of at least 1024');
+  const maxBufferedBytes = config.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
+  if (!Number.isInteger(maxBufferedBytes) || maxBufferedBytes < 16 * 1024) throw new WebConfigError('adapters.web.maxBufferedBytes must be an integer of at least 16384');
   const accessToken = config.accessToken === '' ? undefined : config.accessToken;
   if (accessToken !== undefined && accessToken.length < 8) {
     throw new WebConfigError('adapters.web.accessToken must be at least 8 characters; leave it empty for no token');
   }
   const host = config.host ?? DEFAULT_HOST;
+  // Reachable by name from elsewhere, a page without a token is open to DNS rebinding and to the network.
+  if (!isLoopbackHost(host) && accessToken === undefined) {
+    throw new WebConfigError(
+      `adapters.web.host is not a loopback address, so the chat needs an access token: set accessToken: \${BANTER_WEB_TOKEN} (8 characters or more) and BANTER_WEB_TOKEN in the environment`,
+    );
+  }
   return {
     port,
     host,
     accessToken,
     maxFrameBytes,
     allowRemote: config.allowRemote ?? !isLoopbackHost(host),
+    maxBufferedBytes,
+    shareConversations: config.shareConversations ?? false,
   };
 }

@@ -1,45 +1,62 @@
-/** Which sockets watch which conversation: a conversation's frames go to its own sockets only. */
+/**
+ * Which sockets watch which conversation (by history key): a conversation's frames go to its own
+ * sockets only. Every send checks how far the socket has fallen behind: a client that stops
+ * reading while frames pile up past `maxBufferedBytes` is disconnected, so one slow or stalled
+ * client cannot make the server buffer without bound.
+ */
 import { WebSocket } from 'ws';
 import { encodeServerFrame, type ServerFrame } from './protocol.js';
 
 export class ConversationHub {
   private readonly sockets = new Map<string, Set<WebSocket>>();
 
-  join(socket: WebSocket, conversation: string): void {
-    let set = this.sockets.get(conversation);
-    if (!set) this.sockets.set(conversation, (set = new Set()));
+  constructor(
+    private readonly maxBufferedBytes: number,
+    private readonly onSlowClient: (socket: WebSocket, bufferedBytes: number) => void,
+  ) {}
+
+  join(socket: WebSocket, room: string): void {
+    let set = this.sockets.get(room);
+    if (!set) this.sockets.set(room, (set = new Set()));
     set.add(socket);
   }
 
-  leave(socket: WebSocket, conversation: string): void {
-    const set = this.sockets.get(conversation);
+  leave(socket: WebSocket, room: string): void {
+    const set = this.sockets.get(room);
     if (!set) return;
     set.delete(socket);
-    if (set.size === 0) this.sockets.delete(conversation);
+    if (set.size === 0) this.sockets.delete(room);
   }
 
   /** Forgets a closed socket everywhere. */
   drop(socket: WebSocket): void {
-    for (const conversation of [...this.sockets.keys()]) this.leave(socket, conversation);
+    for (const room of [...this.sockets.keys()]) this.leave(socket, room);
   }
 
-  watched(conversation: string): boolean {
-    return this.sockets.has(conversation);
+  watched(room: string): boolean {
+    return this.sockets.has(room);
   }
 
-  broadcast(conversation: string, frame: ServerFrame): void {
-    const set = this.sockets.get(conversation);
+  broadcast(room: string, frame: ServerFrame): void {
+    const set = this.sockets.get(room);
     if (!set) return;
     const data = encodeServerFrame(frame);
-    for (const socket of set) sendRaw(socket, data);
+    for (const socket of set) this.sendRaw(socket, data);
   }
-}
 
-export function sendFrame(socket: WebSocket, frame: ServerFrame): void {
-  sendRaw(socket, encodeServerFrame(frame));
-}
+  send(socket: WebSocket, frame: ServerFrame): void {
+    this.sendRaw(socket, encodeServerFrame(frame));
+  }
 
-function sendRaw(socket: WebSocket, data: string): void {
-  // A socket may close while a turn is still running; its frames are simply no longer wanted.
-  if (socket.readyState === WebSocket.OPEN) socket.send(data);
+  private sendRaw(socket: WebSocket, data: string): void {
+    // A socket may close while a turn is still running; its frames are simply no longer wanted.
+    if (socket.readyState !== WebSocket.OPEN) return;
+    socket.send(data);
+    if (socket.bufferedAmount > this.maxBufferedBytes) {
+      this.drop(socket);
+      this.onSlowClient(socket, socket.bufferedAmount);
+      // It is not reading, so a close handshake would wait in the same queue: cut it off.
+      socket.terminate();
+    }
+  }
 }

@@ -2,16 +2,17 @@
  * The web chat: a local HTTP + WebSocket server and one static page to chat with any preset and to
  * see why the bot said what it said (the inspector shows each turn's trace from the bot's events).
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage as HttpRequest, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
-import type { Adapter, BotHost, IncomingMessage, Reply } from '../../core/types.js';
+import { conversationKey } from '../../core/history/key.js';
+import type { Adapter, BotHost, ConversationAddress, IncomingMessage, Reply } from '../../core/types.js';
 import { checkAccess, requestUrl, type AccessPolicy } from './access.js';
 import { loadAssets, type Asset } from './assets.js';
 import { configSchema, resolveWebConfig, type ResolvedWebConfig, type WebConfig } from './config.js';
-import { ConversationHub, sendFrame } from './hub.js';
+import { ConversationHub } from './hub.js';
 import { parseClientFrame, type ClientFrame } from './protocol.js';
 import { chunkReply } from './stream.js';
 import { toTurnTrace } from './trace.js';
@@ -24,10 +25,16 @@ const PLATFORM = 'web';
 const SOCKET_PATH = '/ws';
 /** Pause between streamed chunks: long enough to read as streaming, short enough not to hold up a reply. */
 const CHUNK_INTERVAL_MS = 25;
-/** Messages one socket may have waiting for the bot; more are refused so one tab cannot flood the queue. */
-const MAX_PENDING_PER_SOCKET = 8;
-/** Whoever reaches the page passed the loopback/token checks: the person running the bot. */
-const WEB_USER = { id: 'web-user', name: 'you', isAdmin: true } as const;
+/** Messages one client may have waiting for the bot, all its sockets together; more are refused so one browser cannot flood the queue. */
+const MAX_PENDING_PER_CLIENT = 8;
+/** The cookie naming a browser: its conversations are its own (unless shared by config). */
+const CLIENT_COOKIE = 'banter_client';
+const CLIENT_ID = /^[A-Za-z0-9_-]{16,64}$/;
+
+/** One browser (by its cookie) or, without the cookie, one connection. */
+interface Client {
+  id: string;
+}
 
 export class WebAdapter implements Adapter<WebConfig> {
   readonly name = 'web';
@@ -38,7 +45,8 @@ export class WebAdapter implements Adapter<WebConfig> {
   private server?: Server;
   private sockets?: WebSocketServer;
   private assets = new Map<string, Asset>();
-  private readonly hub = new ConversationHub();
+  private hub = new ConversationHub(0, () => undefined);
+  private readonly clients = new WeakMap<WebSocket, Client>();
   private readonly unsubscribers: (() => void)[] = [];
   /** Per conversation, the reply stream that ends last: the next one starts after it. */
   private readonly streamTails = new Map<string, Promise<void>>();
@@ -46,14 +54,20 @@ export class WebAdapter implements Adapter<WebConfig> {
   private readonly turnOfMessage = new Map<string, string>();
   /** Errors of turns that failed, kept until `turn:end` sends the trace. */
   private readonly turnErrors = new Map<string, unknown>();
-  private readonly pending = new WeakMap<WebSocket, number>();
+  /** Messages waiting for the bot, per client (all its sockets together). */
+  private readonly pending = new Map<string, number>();
   private stopping = new AbortController();
   private address?: string;
 
-  /** The page's address (with `?token=` when an access token is set). Available once started. */
+  /** The page's address, without the access token (a secret: add `?token=` to open it). Available once started. */
   get url(): string {
     if (!this.address) throw new Error('web adapter: url is known only after start()');
     return this.address;
+  }
+
+  /** Open WebSocket connections (for tests and metrics). */
+  get connections(): number {
+    return this.sockets?.clients.size ?? 0;
   }
 
   async start(bot: BotHost, config: WebConfig): Promise<void> {
@@ -63,12 +77,15 @@ export class WebAdapter implements Adapter<WebConfig> {
     this.config = settings;
     this.stopping = new AbortController();
     this.assets = await loadAssets();
+    this.hub = new ConversationHub(settings.maxBufferedBytes, (socket, bytes) =>
+      bot.logger.warn({ bufferedBytes: bytes, limit: settings.maxBufferedBytes, client: this.clients.get(socket)?.id }, 'web: disconnected a client that stopped reading'),
+    );
 
     const policy: AccessPolicy = { allowRemote: settings.allowRemote, accessToken: settings.accessToken };
     const server = createServer((request, response) => this.serveHttp(request, response, policy));
     const sockets = new WebSocketServer({ noServer: true, maxPayload: settings.maxFrameBytes });
     server.on('upgrade', (request, socket, head) => this.upgrade(request, socket, head, policy));
-    sockets.on('connection', (socket) => this.onConnection(socket));
+    sockets.on('connection', (socket: WebSocket, request: HttpRequest) => this.onConnection(socket, request));
     sockets.on('error', (error) => bot.logger.error({ err: error }, 'web: WebSocket server error'));
     await listen(server, settings.port, settings.host).catch((error: unknown) => {
       sockets.close();
@@ -80,8 +97,8 @@ export class WebAdapter implements Adapter<WebConfig> {
 
     const port = (server.address() as { port: number }).port;
     const base = `http://${urlHost(settings.host)}:${port}/`;
-    this.address = settings.accessToken ? `${base}?token=${encodeURIComponent(settings.accessToken)}` : base;
-    // The token is a secret: the logged address leaves it out.
+    this.address = base;
+    // The token is a secret: neither the address nor the log holds it.
     bot.logger.info(
       { url: base, tokenRequired: settings.accessToken !== undefined },
       settings.accessToken ? `web chat: open ${base}?token=<adapters.web.accessToken>` : `web chat: open ${base}`,
@@ -112,6 +129,7 @@ export class WebAdapter implements Adapter<WebConfig> {
       await done;
     }
     this.streamTails.clear();
+    this.pending.clear();
     this.turnOfMessage.clear();
     this.turnErrors.clear();
   }
@@ -128,8 +146,11 @@ export class WebAdapter implements Adapter<WebConfig> {
     if (!access.ok) return plain(response, access.status, access.reason);
     const asset = this.assets.get(page ? '/' : path);
     if (!asset) return plain(response, 404, `Not found: ${path}`);
+    // The page names its browser once; the WebSocket reads the cookie back (same origin only).
+    const newClient = page && !clientCookie(request) ? { 'Set-Cookie': `${CLIENT_COOKIE}=${newClientId()}; Path=/; HttpOnly; SameSite=Strict; Max-Age=31536000` } : {};
     response.writeHead(200, {
       ...SECURITY_HEADERS,
+      ...newClient,
       'Content-Type': asset.contentType,
       'Content-Length': asset.body.length,
     });
@@ -153,8 +174,9 @@ export class WebAdapter implements Adapter<WebConfig> {
     this.sockets?.handleUpgrade(request, socket, head, (ws) => this.sockets?.emit('connection', ws, request));
   }
 
-  private onConnection(socket: WebSocket): void {
+  private onConnection(socket: WebSocket, request: HttpRequest): void {
     const bot = this.requireBot();
+    this.clients.set(socket, { id: clientCookie(request) ?? newClientId() });
     socket.on('error', (error: Error & { code?: string }) => {
       // ws has already closed the socket (1009 for an oversized frame); the page explains the code.
       if (error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
@@ -165,7 +187,7 @@ export class WebAdapter implements Adapter<WebConfig> {
     });
     socket.on('close', () => this.hub.drop(socket));
     socket.on('message', (data, isBinary) => this.onFrame(socket, data, isBinary));
-    sendFrame(socket, {
+    this.hub.send(socket, {
       type: 'welcome',
       bot: bot.name,
       presets: bot.presets.list().map(({ name, description }) => ({ name, description })),
@@ -174,32 +196,37 @@ export class WebAdapter implements Adapter<WebConfig> {
   }
 
   private onFrame(socket: WebSocket, data: RawData, isBinary: boolean): void {
-    if (isBinary) return sendFrame(socket, { type: 'error', message: 'Send JSON text frames, not binary ones.' });
+    if (isBinary) return this.hub.send(socket, { type: 'error', message: 'Send JSON text frames, not binary ones.' });
     const parsed = parseClientFrame(rawToString(data));
-    if (!parsed.ok) return sendFrame(socket, { type: 'error', message: parsed.error });
+    if (!parsed.ok) return this.hub.send(socket, { type: 'error', message: parsed.error });
     const frame = parsed.frame;
-    if (frame.type === 'leave') return this.hub.leave(socket, frame.conversation);
-    this.hub.join(socket, frame.conversation);
-    this.dispatch(socket, frame).catch((error: unknown) => {
+    const client = this.clients.get(socket)!;
+    const room = conversationKey(this.addressOf(client, frame.conversation));
+    if (frame.type === 'leave') return this.hub.leave(socket, room);
+    this.hub.join(socket, room);
+    this.dispatch(socket, client, frame).catch((error: unknown) => {
+      // The cause is for the log; the page gets no internal detail (paths, store errors).
       this.bot?.logger.error({ err: error, conversation: frame.conversation }, `web: could not handle a "${frame.type}" frame`);
-      sendFrame(socket, {
-        type: 'error',
-        conversation: frame.conversation,
-        message: `The bot could not answer: ${error instanceof Error ? error.message : String(error)}`,
-      });
+      this.hub.send(socket, { type: 'error', conversation: frame.conversation, message: 'The bot could not answer that. Please try again.' });
     });
   }
 
-  private async dispatch(socket: WebSocket, frame: Exclude<ClientFrame, { type: 'leave' }>): Promise<void> {
+  /** A client's conversation: its own (channel = client, thread = the page's id) unless shared by config. */
+  private addressOf(client: Client, conversation: string): ConversationAddress {
+    return this.config?.shareConversations ? { platform: PLATFORM, channel: conversation } : { platform: PLATFORM, channel: client.id, thread: conversation };
+  }
+
+  private async dispatch(socket: WebSocket, client: Client, frame: Exclude<ClientFrame, { type: 'leave' }>): Promise<void> {
+    const address = this.addressOf(client, frame.conversation);
     switch (frame.type) {
       case 'join':
-        return this.sendConversation(frame.conversation);
+        return this.sendConversation(address, frame.conversation);
       case 'say':
-        return this.ask(socket, frame.conversation, frame.text, true);
+        return this.ask(socket, client, address, frame.conversation, frame.text, true);
       case 'preset':
-        return this.ask(socket, frame.conversation, `/preset ${frame.name}`, false);
+        return this.ask(socket, client, address, frame.conversation, `/preset ${frame.name}`, false);
       case 'reset':
-        return this.ask(socket, frame.conversation, '/reset', false);
+        return this.ask(socket, client, address, frame.conversation, '/reset', false);
     }
   }
 
@@ -207,39 +234,43 @@ export class WebAdapter implements Adapter<WebConfig> {
    * Runs one message through the bot. The reply starts streaming from the bot's `deliver`, but the
    * turn does not wait for the words to trickle out: its timings stay the pipeline's own.
    */
-  private async ask(socket: WebSocket, conversation: string, text: string, echo: boolean): Promise<void> {
+  private async ask(socket: WebSocket, client: Client, address: ConversationAddress, conversation: string, text: string, echo: boolean): Promise<void> {
     const bot = this.requireBot();
-    const waiting = this.pending.get(socket) ?? 0;
-    if (waiting >= MAX_PENDING_PER_SOCKET) {
-      return sendFrame(socket, { type: 'error', conversation, message: 'Too many messages are waiting for an answer; wait for the replies.' });
+    const waiting = this.pending.get(client.id) ?? 0;
+    if (waiting >= MAX_PENDING_PER_CLIENT) {
+      return this.hub.send(socket, { type: 'error', conversation, message: 'Too many messages are waiting for an answer; wait for the replies.' });
     }
-    this.pending.set(socket, waiting + 1);
+    this.pending.set(client.id, waiting + 1);
     const id = randomUUID();
-    const message: IncomingMessage = { platform: PLATFORM, channel: conversation, user: { ...WEB_USER }, text, id };
+    const room = conversationKey(address);
+    // Whoever passed the loopback/token checks runs this bot; `id` is the browser, across its sockets.
+    const message: IncomingMessage = { ...address, user: { id: `web:${client.id}`, name: 'you', isAdmin: true }, text, id };
     try {
-      if (echo) this.hub.broadcast(conversation, { type: 'user', conversation, text });
+      if (echo) this.hub.broadcast(room, { type: 'user', conversation, text });
       let streamed: Promise<void> | undefined;
       const reply = await bot.handle(message, async (finished) => {
         const turnId = this.turnOfMessage.get(id);
         this.turnOfMessage.delete(id);
-        streamed = this.enqueueStream(conversation, id, turnId, finished);
+        streamed = this.enqueueStream(room, conversation, id, turnId, finished);
       });
       await streamed;
       // After the command's answer has arrived, so the page shows it above the redrawn conversation.
-      if (reply.kind === 'command') await this.sendConversation(conversation);
+      if (reply.kind === 'command') await this.sendConversation(address, conversation);
     } finally {
       this.turnOfMessage.delete(id);
-      this.pending.set(socket, (this.pending.get(socket) ?? 1) - 1);
+      const left = (this.pending.get(client.id) ?? 1) - 1;
+      if (left > 0) this.pending.set(client.id, left);
+      else this.pending.delete(client.id);
     }
   }
 
-  private async sendConversation(channel: string): Promise<void> {
+  private async sendConversation(address: ConversationAddress, id: string): Promise<void> {
     const bot = this.requireBot();
-    const conversation = await bot.conversation({ platform: PLATFORM, channel });
+    const conversation = await bot.conversation(address);
     const greeting = bot.presets.get(conversation.preset)?.greeting ?? [];
-    this.hub.broadcast(channel, {
+    this.hub.broadcast(conversationKey(address), {
       type: 'conversation',
-      conversation: channel,
+      conversation: id,
       preset: conversation.preset,
       greeting: greeting.map(({ role, text }) => ({ role, text })),
       history: conversation.history.map(({ role, text }) => ({ role, text })),
@@ -247,21 +278,21 @@ export class WebAdapter implements Adapter<WebConfig> {
   }
 
   /** Streams a reply after those still streaming in its conversation, so replies never interleave. */
-  private enqueueStream(conversation: string, streamId: string, turnId: string | undefined, reply: Reply): Promise<void> {
-    const previous = this.streamTails.get(conversation) ?? Promise.resolve();
-    const done = previous.then(() => this.streamReply(conversation, streamId, turnId, reply));
-    this.streamTails.set(conversation, done);
+  private enqueueStream(room: string, conversation: string, streamId: string, turnId: string | undefined, reply: Reply): Promise<void> {
+    const previous = this.streamTails.get(room) ?? Promise.resolve();
+    const done = previous.then(() => this.streamReply(room, conversation, streamId, turnId, reply));
+    this.streamTails.set(room, done);
     const forget = (): void => {
-      if (this.streamTails.get(conversation) === done) this.streamTails.delete(conversation);
+      if (this.streamTails.get(room) === done) this.streamTails.delete(room);
     };
     done.then(forget, forget);
     return done;
   }
 
   /** Sends a finalized reply to the conversation's sockets word by word; the page renders it as it arrives. */
-  private async streamReply(conversation: string, streamId: string, turnId: string | undefined, reply: Reply): Promise<void> {
+  private async streamReply(room: string, conversation: string, streamId: string, turnId: string | undefined, reply: Reply): Promise<void> {
     const signal = this.stopping.signal;
-    this.hub.broadcast(conversation, { type: 'reply-start', conversation, streamId, turnId, kind: reply.kind });
+    this.hub.broadcast(room, { type: 'reply-start', conversation, streamId, turnId, kind: reply.kind });
     for (const [index, text] of chunkReply(reply.text).entries()) {
       if (index > 0) {
         // Stopping cuts the stream short: its sockets are closing anyway.
@@ -271,9 +302,9 @@ export class WebAdapter implements Adapter<WebConfig> {
         });
         if (stopped) return;
       }
-      this.hub.broadcast(conversation, { type: 'reply-chunk', conversation, streamId, text });
+      this.hub.broadcast(room, { type: 'reply-chunk', conversation, streamId, text });
     }
-    this.hub.broadcast(conversation, {
+    this.hub.broadcast(room, {
       type: 'reply-end',
       conversation,
       streamId,
@@ -285,28 +316,32 @@ export class WebAdapter implements Adapter<WebConfig> {
 
   /** Observes the pipeline: stage progress, the streamed reply, and each turn's trace, for web turns only. */
   private observe(bot: BotHost): void {
-    const conversationOf = (message: IncomingMessage): string | undefined =>
-      message.platform === PLATFORM && this.hub.watched(message.channel) ? message.channel : undefined;
+    /** The room (history key) and the page's conversation id of a web turn that someone watches. */
+    const watchedBy = (message: IncomingMessage): { room: string; conversation: string } | undefined => {
+      if (message.platform !== PLATFORM) return undefined;
+      const room = conversationKey(message);
+      return this.hub.watched(room) ? { room, conversation: message.thread ?? message.channel } : undefined;
+    };
     this.unsubscribers.push(
       bot.events.on('stage', ({ turn, stage }) => {
-        const conversation = conversationOf(turn.message);
-        if (conversation) this.hub.broadcast(conversation, { type: 'stage', conversation, turnId: turn.id, stage });
+        const watched = watchedBy(turn.message);
+        if (watched) this.hub.broadcast(watched.room, { type: 'stage', conversation: watched.conversation, turnId: turn.id, stage });
       }),
       // Emitted just before the bot calls our `deliver`: remember which turn the streamed reply belongs to.
       bot.events.on('reply', ({ turn }) => {
         if (turn.message.platform === PLATFORM && turn.message.id !== undefined) this.turnOfMessage.set(turn.message.id, turn.id);
       }),
       bot.events.on('turn:error', ({ turn, error }) => {
-        const conversation = conversationOf(turn.message);
-        if (!conversation) return;
+        const watched = watchedBy(turn.message);
+        if (!watched) return;
         this.turnErrors.set(turn.id, error);
-        this.hub.broadcast(conversation, { type: 'trace', conversation, trace: toTurnTrace(turn, { error }) });
+        this.hub.broadcast(watched.room, { type: 'trace', conversation: watched.conversation, trace: toTurnTrace(turn, { error }) });
       }),
       bot.events.on('turn:end', ({ turn, ms }) => {
         const error = this.turnErrors.get(turn.id);
         this.turnErrors.delete(turn.id);
-        const conversation = conversationOf(turn.message);
-        if (conversation) this.hub.broadcast(conversation, { type: 'trace', conversation, trace: toTurnTrace(turn, { ms, error }) });
+        const watched = watchedBy(turn.message);
+        if (watched) this.hub.broadcast(watched.room, { type: 'trace', conversation: watched.conversation, trace: toTurnTrace(turn, { ms, error }) });
       }),
     );
   }
@@ -330,6 +365,19 @@ const SECURITY_HEADERS = {
   'Referrer-Policy': 'no-referrer',
   'Cache-Control': 'no-store',
 } as const;
+
+/** The browser's id from its cookie, when it carries a well-formed one. */
+function clientCookie(request: HttpRequest): string | undefined {
+  for (const part of (request.headers.cookie ?? '').split(';')) {
+    const [name, value] = part.trim().split('=', 2);
+    if (name === CLIENT_COOKIE && value && CLIENT_ID.test(value)) return value;
+  }
+  return undefined;
+}
+
+function newClientId(): string {
+  return randomBytes(18).toString('base64url');
+}
 
 function plain(response: ServerResponse, status: number, text: string, headers: Record<string, string> = {}): void {
   response.writeHead(status, { ...SECURITY_HEADERS, ...headers, 'Content-Type': 'text/plain; charset=utf-8' });

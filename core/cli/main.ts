@@ -2,7 +2,9 @@
 /** The `banter` command line. */
 import { Command as Program } from 'commander';
 import { createBot, type Bot } from '../bot.js';
-import { checkConfig, loadConfig, loadPresets, presetDirs } from '../config/index.js';
+import { checkConfig } from '../check.js';
+import { loadConfig, loadPresets, presetDirs } from '../config/index.js';
+import { installProcessGuards } from '../process-guards.js';
 import { registerEngineCommands } from './engine.js';
 import { registerModelCommands } from './models.js';
 
@@ -25,15 +27,37 @@ function progressLine(): { update: (message: string, fraction?: number) => void;
   };
 }
 
-/** Runs a bot until an adapter finishes on its own (terminal `/quit`) or a signal arrives. */
+/**
+ * Runs a bot until an adapter finishes on its own (terminal `/quit`), a signal arrives, or the
+ * process guards give up; errors that escape a handler meanwhile are logged, not fatal.
+ */
 async function runUntilDone(bot: Bot): Promise<void> {
   const finished = bot.adapters.map((a) => a.finished).filter((p): p is Promise<void> => Boolean(p));
-  const signalled = new Promise<void>((done) => {
+  let removeGuards = () => {};
+  const stopped = new Promise<void>((done) => {
     process.once('SIGINT', done);
     process.once('SIGTERM', done);
+    removeGuards = installProcessGuards({
+      logger: bot.logger,
+      onFatal: () => {
+        process.exitCode = 1;
+        done();
+      },
+    });
   });
-  await Promise.race(finished.length ? [Promise.race(finished), signalled] : [signalled]);
+  await Promise.race(finished.length ? [Promise.race(finished), stopped] : [stopped]);
   await bot.stop();
+  removeGuards();
+}
+
+/** Where to open an adapter's page; the web chat's token is a secret, so only where it goes is said. */
+function announce(bot: Bot): void {
+  for (const adapter of bot.adapters) {
+    if (!adapter.url) continue;
+    const web = bot.config.adapters[adapter.name] as { accessToken?: string } | undefined;
+    const token = typeof web?.accessToken === 'string' && web.accessToken !== '' ? ' (add ?token= and the access token to open it)' : '';
+    console.log(`banter: ${adapter.name} chat at ${adapter.url}${token}`);
+  }
 }
 
 program
@@ -64,7 +88,7 @@ program
     const bot = await createBot(loaded, { onProgress: progress.update });
     progress.done();
     await bot.start();
-    for (const adapter of bot.adapters) if (adapter.url) console.log(`banter: ${adapter.name} chat at ${adapter.url}`);
+    announce(bot);
     await runUntilDone(bot);
   });
 

@@ -3,12 +3,14 @@
  * environment, so a disabled section (an adapter set to `false` or `enabled: false`) must not
  * require its variables: it is skipped.
  */
-import { ConfigError, pointerJoin } from './errors.js';
+import { ConfigError, pointerJoin, type EnvOrigins } from './errors.js';
 
 export interface SubstitutionResult {
   problems: ConfigError[];
   /** Messages about secrets written as literals. */
   warnings: string[];
+  /** Which strings took values from the environment: errors never repeat those. */
+  origins: EnvOrigins;
 }
 
 const PLACEHOLDER = /\$\$\{|\$\{([^}]*)\}|\$\{/g;
@@ -19,7 +21,7 @@ const TOGGLED_SECTIONS = new Set(['/adapters', '/plugins']);
 
 /** Replaces placeholders in every string of `root`, in place. */
 export function substituteEnv(root: Record<string, unknown>, file: string, env: NodeJS.ProcessEnv): SubstitutionResult {
-  const result: SubstitutionResult = { problems: [], warnings: [] };
+  const result: SubstitutionResult = { problems: [], warnings: [], origins: { pointers: {}, values: [] } };
   walk(root, '', true);
   return result;
 
@@ -47,6 +49,10 @@ export function substituteEnv(root: Record<string, unknown>, file: string, env: 
       }
       const [, name, fallback] = reference;
       const value = env[name];
+      if (value) {
+        (result.origins.pointers[path] ??= []).push(name);
+        result.origins.values.push(value);
+      }
       if (fallback !== undefined) return value ? value : fallback;
       if (value !== undefined) return value;
       result.problems.push(new ConfigError({ file, path }, `environment variable ${name} is not set (set it, write \${${name}:-default}, or disable this section)`));

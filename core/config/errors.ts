@@ -75,3 +75,37 @@ export function describeValue(value: unknown): string {
 export function pointerJoin(pointer: string, key: string | number): string {
   return `${pointer}/${String(key).replace(/~/g, '~0').replace(/\//g, '~1')}`;
 }
+
+/**
+ * Config values that came from the environment (`${VAR}`), so that no error ever repeats one:
+ * by JSON pointer (the variable's name is said instead) and by value (masked wherever it shows).
+ */
+export interface EnvOrigins {
+  /** JSON pointer -> the variables substituted into that string. */
+  pointers: Record<string, string[]>;
+  /** The substituted values themselves. */
+  values: string[];
+}
+
+const SECRET_KEY = /(token|secret|password)$/i;
+
+/**
+ * How a found value is shown in an error at `path`: never a value that came from `${VAR}` nor one
+ * under a secret-looking key (`token`, `...Secret`, `password`), which are described instead.
+ */
+export function describeFound(value: unknown, path: string, origins?: EnvOrigins): string {
+  const variables = origins?.pointers[path];
+  if (variables) return `the value of ${variables.map((name) => `\${${name}}`).join(' and ')} (not shown)`;
+  if (typeof value === 'string' && SECRET_KEY.test(path.split('/').at(-1) ?? '')) return `a string of ${value.length} characters (not shown: a secret)`;
+  return maskValues(describeValue(value), origins);
+}
+
+/** Replaces every environment value of 3 characters or more in `text` with `***`. */
+export function maskValues(text: string, origins?: EnvOrigins): string {
+  let masked = text;
+  for (const value of origins?.values ?? []) {
+    if (value.length < 3) continue;
+    masked = masked.split(value).join('***').split(JSON.stringify(value).slice(1, -1)).join('***');
+  }
+  return masked;
+}

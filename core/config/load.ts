@@ -1,7 +1,7 @@
 /** Loads a bot config file: parse, `${ENV}` substitution, schema validation with defaults, checks. */
 import { dirname, join, resolve } from 'node:path';
 import type { BotConfig, LoadedConfig } from './types.js';
-import { ConfigError, describeValue } from './errors.js';
+import { ConfigError, describeFound, describeValue, maskValues, type EnvOrigins } from './errors.js';
 import { isDisabled, substituteEnv } from './env.js';
 import { builtinConfigDir } from './package-root.js';
 import { readConfigFile } from './parse.js';
@@ -30,18 +30,18 @@ export async function loadConfig(file?: string, options: LoadConfigOptions = {})
   }
   const data = raw as Record<string, unknown>;
 
-  const { problems: envProblems, warnings } = substituteEnv(data, path, options.env ?? process.env);
+  const { problems: envProblems, warnings, origins } = substituteEnv(data, path, options.env ?? process.env);
   normalizeToggledSections(data, options.env ?? process.env);
   // A value whose variable is unset was left as written; its schema errors would only repeat that.
   const unresolved = new Set(envProblems.map((problem) => problem.path));
-  const schemaProblems = validateBotConfig(data, path).filter((problem) => !unresolved.has(problem.path));
+  const schemaProblems = validateBotConfig(data, path, origins).filter((problem) => !unresolved.has(problem.path));
   const problems = [...envProblems, ...schemaProblems];
-  if (schemaProblems.length === 0) problems.push(...crossFieldProblems(data as unknown as BotConfig, path));
+  if (schemaProblems.length === 0) problems.push(...crossFieldProblems(data as unknown as BotConfig, path, origins));
   if (problems.length > 0) throw ConfigError.combine(problems);
 
   delete data.$schema;
   applyDeprecations(data as unknown as BotConfig, warnings);
-  return { config: data as unknown as BotConfig, file: file ? path : undefined, dir: dirname(path), warnings };
+  return { config: data as unknown as BotConfig, file: file ? path : undefined, dir: dirname(path), warnings, origins };
 }
 
 /**
@@ -76,11 +76,11 @@ function applyDeprecations(config: BotConfig, warnings: string[]): void {
 }
 
 /** Rules a schema cannot say across fields. */
-function crossFieldProblems(config: BotConfig, file: string): ConfigError[] {
+function crossFieldProblems(config: BotConfig, file: string, origins: EnvOrigins): ConfigError[] {
   const problems: ConfigError[] = [];
   const { minNewTokens, maxNewTokens } = config.decoding;
   if (minNewTokens > maxNewTokens) {
-    problems.push(new ConfigError({ file, path: '/decoding/minNewTokens', expected: `at most maxNewTokens (${maxNewTokens})`, got: String(minNewTokens) }));
+    problems.push(new ConfigError({ file, path: '/decoding/minNewTokens', expected: `at most maxNewTokens (${maskValues(String(maxNewTokens), origins)})`, got: describeFound(minNewTokens, '/decoding/minNewTokens', origins) }));
   }
   return problems;
 }

@@ -30,7 +30,12 @@ function parseYaml(text: string, file: string): unknown {
     const message = error.message.split('\n')[0];
     throw new ConfigError({ file, path: '', line: position.line, column: position.col }, `YAML syntax error: ${message}`);
   }
-  return document.toJS({ maxAliasCount: 100 });
+  try {
+    return document.toJS({ maxAliasCount: 100 });
+  } catch (error) {
+    // An alias bomb ("Excessive alias count ...") and the like: say which file.
+    throw new ConfigError({ file, path: '' }, `YAML error: ${(error as Error).message}`, undefined);
+  }
 }
 
 function parseJson(text: string, file: string): unknown {

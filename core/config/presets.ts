@@ -1,11 +1,9 @@
 /** Role presets: files in preset folders, later folders overriding earlier ones by name. */
-import { existsSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import type { Preset } from '../types.js';
 import type { LoadedConfig } from './types.js';
 import { ConfigError, describeValue, pointerJoin } from './errors.js';
-import { loadConfig } from './load.js';
 import { builtinConfigDir } from './package-root.js';
 import { CONFIG_EXTENSIONS, readConfigFile } from './parse.js';
 import { validatePresetFile } from './schema.js';
@@ -38,7 +36,8 @@ export async function loadPresets(dirs: string[]): Promise<Preset[]> {
   return presets;
 }
 
-async function collectPresets(dirs: string[]): Promise<{ presets: Preset[]; problems: ConfigError[] }> {
+/** Every preset that loads, and the problems of those that do not. */
+export async function collectPresets(dirs: string[]): Promise<{ presets: Preset[]; problems: ConfigError[] }> {
   const byName = new Map<string, Preset>();
   const problems: ConfigError[] = [];
   for (const dir of dirs) {
@@ -116,34 +115,4 @@ export function presetRoutingProblems(loaded: LoadedConfig, presets: Preset[]): 
     if (!names.includes(name)) problems.push(new ConfigError({ file, path: pointerJoin('/presets/routes', prefix), expected, got: JSON.stringify(name) }));
   }
   return problems;
-}
-
-/**
- * Everything wrong with a config file and the presets it uses (for `banter config check FILE`);
- * an empty list means it is good to run. Problems other than config mistakes are thrown.
- */
-export async function checkConfig(file?: string): Promise<ConfigError[]> {
-  let loaded: LoadedConfig;
-  try {
-    loaded = await loadConfig(file);
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  const { presets, problems } = await collectPresets(presetDirs(loaded));
-  return [...modelProblems(loaded), ...problems, ...presetRoutingProblems(loaded, presets)];
-}
-
-/** The model folder must exist before a start would try to load it. */
-function modelProblems(loaded: LoadedConfig): ConfigError[] {
-  const folder = resolve(loaded.dir, loaded.config.engine.model);
-  if (existsSync(join(folder, 'config.json'))) return [];
-  return [
-    new ConfigError({
-      file: loaded.file ?? 'the default config',
-      path: '/engine/model',
-      expected: 'a model folder in the Hugging Face layout (config.json, tokenizer.json, onnx/model.onnx)',
-      got: JSON.stringify(folder),
-    }),
-  ];
 }

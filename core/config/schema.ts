@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import type { JSONSchema } from '../types.js';
-import { ConfigError, describeValue, pointerJoin } from './errors.js';
+import { ConfigError, describeFound, pointerJoin, type EnvOrigins } from './errors.js';
 import { builtinConfigDir } from './package-root.js';
 
 // ajv-formats is CommonJS with `exports.default`; under NodeNext the default import is the module object.
@@ -35,9 +35,9 @@ function compileBuiltins(): void {
 }
 
 /** Validates a parsed bot config in place (defaults applied, types coerced); returns its problems. */
-export function validateBotConfig(value: unknown, file: string): ConfigError[] {
+export function validateBotConfig(value: unknown, file: string, origins?: EnvOrigins): ConfigError[] {
   if (!botValidator) compileBuiltins();
-  return runValidator(botValidator!, value, file, '');
+  return runValidator(botValidator!, value, file, '', origins);
 }
 
 /** Validates a parsed preset file in place; returns its problems. */
@@ -53,7 +53,7 @@ const pluginValidators = new WeakMap<JSONSchema, ValidateFunction>();
  * messages as the bot config. Returns a copy with the schema's defaults applied; throws a
  * ConfigError listing every problem. `where.path` is the section's pointer (`/plugins/mmi`).
  */
-export function validatePluginConfig<T = unknown>(name: string, schema: JSONSchema, value: unknown, where: { file: string; path: string }): T {
+export function validatePluginConfig<T = unknown>(name: string, schema: JSONSchema, value: unknown, where: { file: string; path: string; origins?: EnvOrigins }): T {
   let validate = pluginValidators.get(schema);
   if (!validate) {
     try {
@@ -64,21 +64,21 @@ export function validatePluginConfig<T = unknown>(name: string, schema: JSONSche
     pluginValidators.set(schema, validate);
   }
   const copy = structuredClone(value ?? {});
-  const problems = runValidator(validate, copy, where.file, where.path);
+  const problems = runValidator(validate, copy, where.file, where.path, where.origins);
   if (problems.length > 0) throw ConfigError.combine(problems);
   return copy as T;
 }
 
-function runValidator(validate: ValidateFunction, value: unknown, file: string, base: string): ConfigError[] {
+function runValidator(validate: ValidateFunction, value: unknown, file: string, base: string, origins?: EnvOrigins): ConfigError[] {
   if (validate(value)) return [];
-  return toConfigErrors(validate.errors ?? [], file, base);
+  return toConfigErrors(validate.errors ?? [], file, base, origins);
 }
 
 /**
  * Turns ajv's errors into one ConfigError per offending value. The branch errors of an
  * anyOf/oneOf are folded into one "expected A or B" for the value the combinator is about.
  */
-function toConfigErrors(errors: ErrorObject[], file: string, base: string): ConfigError[] {
+function toConfigErrors(errors: ErrorObject[], file: string, base: string, origins?: EnvOrigins): ConfigError[] {
   const combinators = errors.filter((error) => error.keyword === 'anyOf' || error.keyword === 'oneOf');
   const branchOf = (error: ErrorObject) => combinators.find((c) => c !== error && error.schemaPath.startsWith(`${c.schemaPath}/`));
   const seen = new Set<string>();
@@ -87,12 +87,12 @@ function toConfigErrors(errors: ErrorObject[], file: string, base: string): Conf
     if (branchOf(error)) continue;
     let problem: ConfigError;
     if (combinators.includes(error)) {
-      const branches = errors.filter((other) => branchOf(other) === error).map((other) => toConfigError(other, file, base));
+      const branches = errors.filter((other) => branchOf(other) === error).map((other) => toConfigError(other, file, base, origins));
       const atValue = branches.filter((branch) => branch.path === base + error.instancePath && branch.expected);
       const expected = atValue.length > 0 ? [...new Set(atValue.map((branch) => branch.expected))].join(' or ') : 'one of the allowed forms';
-      problem = new ConfigError({ file, path: base + error.instancePath, expected, got: describeValue(error.data) });
+      problem = new ConfigError({ file, path: base + error.instancePath, expected, got: describeFound(error.data, base + error.instancePath, origins) });
     } else {
-      problem = toConfigError(error, file, base);
+      problem = toConfigError(error, file, base, origins);
     }
     if (seen.has(problem.message)) continue;
     seen.add(problem.message);
@@ -101,9 +101,9 @@ function toConfigErrors(errors: ErrorObject[], file: string, base: string): Conf
   return result;
 }
 
-function toConfigError(error: ErrorObject, file: string, base: string): ConfigError {
+function toConfigError(error: ErrorObject, file: string, base: string, origins?: EnvOrigins): ConfigError {
   const path = base + error.instancePath;
-  const got = describeValue(error.data);
+  const got = describeFound(error.data, path, origins);
   const params = error.params as Record<string, unknown>;
   switch (error.keyword) {
     case 'type':

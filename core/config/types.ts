@@ -1,4 +1,5 @@
 /** The bot config, after validation against config/bot.schema.json and defaults applied. */
+import type { EnvOrigins } from './errors.js';
 import type { DecodeOptions } from '../engine/types.js';
 
 export interface EngineConfig {
@@ -77,4 +78,6 @@ export interface LoadedConfig {
   dir: string;
   /** Problems worth a log line that do not stop the bot (a secret written as a literal). */
   warnings?: string[];
+  /** Which values came from environment variables: errors name the variable, never the value. */
+  origins?: EnvOrigins;
 }

@@ -1,3 +1,3 @@
 export { conversationKey } from './key.js';
 export { trimHistory, type HistoryLimits } from './trim.js';
-export { openHistoryStore, HISTORY_NAMESPACE, type HistoryStore } from './store.js';
+export { openHistoryStore, historyScheme, redactUrl, HISTORY_NAMESPACE, SUPPORTED_STORES, type HistoryStore } from './store.js';

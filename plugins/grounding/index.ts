@@ -24,6 +24,7 @@ export interface GroundingTrace {
 export class GroundingPlugin implements Plugin<GroundingOverrides> {
   readonly name = 'grounding';
   readonly configSchema = CONFIG_SCHEMA;
+  readonly scores = { [SUPPORT_SCORE]: 0 };
   private settings = new PresetSettings<GroundingConfig, GroundingOverrides>('grounding', CONFIG_SCHEMA, mergeConfig, DEFAULT_CONFIG);
   private host?: BotHost;
   /** One index per distinct list of sources, opened once (at setup for every known preset). */

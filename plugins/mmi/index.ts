@@ -85,6 +85,7 @@ export function createMmiPlugin(): Plugin<MmiConfig> {
 
   return {
     name: 'mmi',
+    scores: { mmi: 1 },
     configSchema,
 
     async setup(bot: BotHost, value: MmiConfig) {

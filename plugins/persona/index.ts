@@ -50,6 +50,7 @@ function merge(base: PersonaConfig, overrides: PersonaOverrides | undefined): Pe
 export class PersonaPlugin implements Plugin<PersonaOverrides> {
   readonly name = 'persona';
   readonly configSchema = CONFIG_SCHEMA;
+  readonly scores = { [CONSISTENCY_SCORE]: 0 };
   private settings = new PresetSettings<PersonaConfig, PersonaOverrides>('persona', CONFIG_SCHEMA, merge, DEFAULT_CONFIG);
 
   setup(bot: BotHost, config: PersonaOverrides): void {

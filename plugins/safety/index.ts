@@ -236,6 +236,7 @@ export function createSafetyPlugin(): Plugin<SafetyConfig> {
   return {
     name: 'safety',
     configSchema,
+    scores: { 'safety.*': 0 },
 
     async setup(bot: BotHost, value: SafetyConfig) {
       config = value;

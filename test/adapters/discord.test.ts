@@ -5,11 +5,12 @@
  */
 import { PermissionFlagsBits } from 'discord.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import createDiscordAdapter, { type DiscordAdapter } from '../../adapters/discord/index.js';
+import createDiscordAdapter, { UNSENT_NOTICE, type DiscordAdapter } from '../../adapters/discord/index.js';
 import { DISCORD_MESSAGE_LIMIT } from '../../adapters/discord/format.js';
 import type { Bot } from '../../core/bot.js';
 import type { Plugin } from '../../core/types.js';
 import { makeTestBot } from '../helpers/bot.js';
+import { FaultyStore } from '../helpers/faulty-store.js';
 import { settledHistory } from './settled.js';
 import { DiscordStandIn, snowflake, type StandInGuild, type StandInUser } from './standins/discord.js';
 
@@ -29,6 +30,14 @@ const longReplies: Plugin = {
   },
 };
 
+/** Answers `#unsendable` with a reply the stand-in refuses to post. */
+const unsendableReplies: Plugin = {
+  name: 'unsendable-replies',
+  finalize(turn) {
+    if (turn.message.text.includes('#unsendable')) turn.reply = { text: 'This #unsendable reply never gets through.', kind: 'model', citations: [] };
+  },
+};
+
 /** Holds `#slow` turns until the stand-in has seen the typing indicator renewed, like a slow model would. */
 const slowReplies = (typingRenewed: () => Promise<void>): Plugin => ({
   name: 'slow-replies',
@@ -38,7 +47,7 @@ const slowReplies = (typingRenewed: () => Promise<void>): Plugin => ({
 });
 
 describe('Discord adapter against the Discord stand-in', () => {
-  const ids = { guild: snowflake(), general: snowflake(), quiet: snowflake(), retry: snowflake(), gateway: snowflake(), long: snowflake(), commands: snowflake(), slow: snowflake(), ignore: snowflake(), botThread: snowflake(), userThread: snowflake(), dm: snowflake() };
+  const ids = { guild: snowflake(), general: snowflake(), quiet: snowflake(), retry: snowflake(), lostAnswer: snowflake(), outage: snowflake(), unsendable: snowflake(), gateway: snowflake(), long: snowflake(), commands: snowflake(), slow: snowflake(), ignore: snowflake(), botThread: snowflake(), userThread: snowflake(), dm: snowflake() };
   const roles = { moderators: snowflake(), managers: snowflake() };
   const guild: StandInGuild = {
     id: ids.guild,
@@ -52,6 +61,9 @@ describe('Discord adapter against the Discord stand-in', () => {
       { id: ids.general, name: 'general' },
       { id: ids.quiet, name: 'quiet' },
       { id: ids.retry, name: 'retry' },
+      { id: ids.lostAnswer, name: 'lost-answer' },
+      { id: ids.outage, name: 'outage' },
+      { id: ids.unsendable, name: 'unsendable' },
       { id: ids.gateway, name: 'gateway' },
       { id: ids.long, name: 'long' },
       { id: ids.commands, name: 'commands' },
@@ -75,7 +87,7 @@ describe('Discord adapter against the Discord stand-in', () => {
     standIn = await DiscordStandIn.start({ guilds: [guild, deniedGuild] });
     guild.channels.find((c) => c.id === ids.botThread)!.ownerId = standIn.botUser.id;
     const typingRenewed = () => standIn.waitFor('a renewed typing indicator', () => standIn.typing.filter((c) => c === ids.slow).length >= 2);
-    bot = await makeTestBot({ log: { level: (process.env.LOG_LEVEL ?? 'silent') as 'silent' } }, { plugins: [longReplies, slowReplies(typingRenewed)] });
+    bot = await makeTestBot({ log: { level: (process.env.LOG_LEVEL ?? 'silent') as 'silent' } }, { plugins: [longReplies, unsendableReplies, slowReplies(typingRenewed)] });
     adapter = createDiscordAdapter();
     await adapter.start(bot, { token: standIn.token, api: standIn.api, channels: { allow: [], deny: [ids.quiet] }, guilds: { allow: [], deny: [deniedGuild.id] }, adminRoles: ['Moderators'], typingIntervalMs: 1000 });
   });
@@ -217,6 +229,38 @@ describe('Discord adapter against the Discord stand-in', () => {
     expect((await settled(2, ids.retry)).map((t) => t.role)).toEqual(['user', 'bot']);
   });
 
+  it('posts a reply once when a send is retried after a 502 that came after the message was created (nonce + enforce_nonce)', async () => {
+    standIn.failNextSends(ids.lostAnswer, 1, { status: 502, afterCreate: true });
+    const id = standIn.postMessage({ channelId: ids.lostAnswer, author: alice, content: `<@${standIn.botUser.id}> did my answer arrive?` });
+    await waitForReply(id);
+    const sends = standIn.requests.filter((r) => r.method === 'POST' && r.path === `/channels/${ids.lostAnswer}/messages`);
+    expect(sends.map((r) => r.status)).toEqual([502, 200]);
+    const nonces = sends.map((r) => (r.body as { nonce?: string; enforce_nonce?: boolean }));
+    expect(nonces[0].nonce).toBeTruthy();
+    expect(nonces.every((b) => b.nonce === nonces[0].nonce && b.enforce_nonce === true)).toBe(true);
+    expect(standIn.sent.filter((m) => m.channelId === ids.lostAnswer)).toHaveLength(1);
+    expect((await settled(2, ids.lostAnswer)).map((t) => t.role)).toEqual(['user', 'bot']);
+  });
+
+  it('rides out five 500s in a row on a send and posts the reply once', async () => {
+    standIn.failNextSends(ids.outage, 5);
+    const id = standIn.postMessage({ channelId: ids.outage, author: alice, content: `<@${standIn.botUser.id}> are you there?` });
+    await waitForReply(id);
+    const sends = standIn.requests.filter((r) => r.method === 'POST' && r.path === `/channels/${ids.outage}/messages`);
+    expect(sends.map((r) => r.status)).toEqual([500, 500, 500, 500, 500, 200]);
+    expect(repliesTo(id)).toHaveLength(1);
+  });
+
+  it('tells the person when a reply could not be sent after every retry, and keeps it out of the history', async () => {
+    standIn.refuseSendsContaining('#unsendable');
+    const id = standIn.postMessage({ channelId: ids.unsendable, author: alice, content: `<@${standIn.botUser.id}> say something #unsendable` });
+    await waitForReply(id);
+    expect(repliesTo(id).map((m) => m.content)).toEqual([UNSENT_NOTICE]);
+    const refused = standIn.requests.filter((r) => r.path === `/channels/${ids.unsendable}/messages` && r.status === 500);
+    expect(refused.length).toBeGreaterThan(4);
+    expect(await history(ids.unsendable)).toEqual([]);
+  });
+
   it('loses nothing across gateway drops and RECONNECT: messages sent meanwhile are replayed on RESUME and answered once, in order', async () => {
     const identifiesBefore = standIn.identifies.length;
     const first = standIn.postMessage({ channelId: ids.gateway, author: alice, content: `<@${standIn.botUser.id}> first question` });
@@ -238,6 +282,39 @@ describe('Discord adapter against the Discord stand-in', () => {
 
   it('refuses to start without a token, naming the variable to set', async () => {
     await expect(createDiscordAdapter().start(bot, { token: '${DISCORD_TOKEN}' })).rejects.toThrow(/DISCORD_TOKEN/);
+  });
+});
+
+describe('Discord adapter when the history store fails', () => {
+  const guild: StandInGuild = { id: snowflake(), name: 'Failing store', ownerId: snowflake(), roles: [], channels: [{ id: snowflake(), name: 'general' }] };
+  const channel = guild.channels[0].id;
+  let standIn: DiscordStandIn;
+  let bot: Bot;
+  let adapter: DiscordAdapter;
+  let store: FaultyStore;
+
+  beforeAll(async () => {
+    standIn = await DiscordStandIn.start({ guilds: [guild] });
+    store = await FaultyStore.open();
+    bot = await makeTestBot({}, { history: store, saveRetryDelaysMs: [1] });
+    adapter = createDiscordAdapter();
+    await adapter.start(bot, { token: standIn.token, api: standIn.api, registerCommands: false });
+  });
+
+  afterAll(async () => {
+    await adapter?.stop();
+    await bot?.stop();
+    await standIn?.close();
+  });
+
+  it('keeps the delivered reply, retries the save, and says nothing about the store', async () => {
+    store.failSaves = Infinity;
+    const id = standIn.postMessage({ channelId: channel, author: alice, content: `<@${standIn.botUser.id}> will you remember this?` });
+    await standIn.waitFor('a reply', () => standIn.sent.some((m) => m.replyTo === id));
+    await standIn.waitFor('the save attempts', () => store.saveAttempts >= 3);
+    const sent = standIn.sent.filter((m) => m.channelId === channel);
+    expect(sent).toHaveLength(1);
+    expect(sent[0].content).not.toMatch(/sorry|EISDIR|history\.json/i);
   });
 });
 

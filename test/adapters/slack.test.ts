@@ -4,11 +4,15 @@
  * the assertions are about threads, history, signatures, retries and what was posted.
  */
 import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import createSlackAdapter, { type SlackAdapter } from '../../adapters/slack/index.js';
 import { escapeMrkdwn } from '../../adapters/slack/format.js';
 import type { Bot } from '../../core/bot.js';
 import { makeTestBot } from '../helpers/bot.js';
+import { FaultyStore } from '../helpers/faulty-store.js';
 import { settledHistory } from './settled.js';
 import { eventCallback, postSigned, slackTs, slashCommand, SlackStandIn } from './standins/slack.js';
 
@@ -148,6 +152,30 @@ describe('Slack adapter against the Slack stand-in', () => {
     expect(await challenge.json()).toEqual({ challenge: 'still-alive' });
   });
 
+  it('answers a signed body that is not a JSON object (null, a list, a number) with 400, and every adapter keeps running', async () => {
+    for (const body of ['null', '[]', '17', '"text"']) expect((await postSigned(eventsUrl, body, { secret: standIn.signingSecret })).status).toBe(400);
+    const form = new URLSearchParams({ payload: 'null' }).toString();
+    expect((await postSigned(eventsUrl, form, { secret: standIn.signingSecret, contentType: 'application/x-www-form-urlencoded' })).status).toBe(400);
+    const genuine = mention('CNULL', 'still there after the null body?');
+    await post(genuine);
+    await answered(1, 'CNULL', genuine.event.ts);
+    const overSocket = mention('CNULLSOCKET', 'and over the socket?');
+    await standIn.sendEnvelope('events_api', overSocket);
+    await answered(1, 'CNULLSOCKET', overSocket.event.ts);
+  });
+
+  it('refuses a correctly signed request whose timestamp is more than 5 minutes away, in either direction', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    for (const timestamp of [now + 3600, now + 301, now - 3600]) {
+      const event = mention('CCLOCK', `sent at ${timestamp}`);
+      expect((await postSigned(eventsUrl, JSON.stringify(event), { secret: standIn.signingSecret, timestamp })).status).toBe(401);
+    }
+    const inTime = mention('CCLOCK', 'sent a minute ago');
+    expect((await postSigned(eventsUrl, JSON.stringify(inTime), { secret: standIn.signingSecret, timestamp: now - 60 })).status).toBe(200);
+    await answered(1, 'CCLOCK', inTime.event.ts);
+    expect(standIn.messagesIn('CCLOCK')).toHaveLength(1);
+  });
+
   it('stays silent in a denied channel', async () => {
     const denied = mention('CQUIET', 'anyone here?');
     await post(denied);
@@ -185,6 +213,56 @@ describe('Slack adapter against the Slack stand-in', () => {
     await standIn.waitFor('the placeholder', () => standIn.messagesIn('CLEAVING').length === 1);
     await leaving.stop();
     expect(standIn.messagesIn('CLEAVING', event.event.ts).map((m) => m.versions.length)).toEqual([2]);
+  });
+
+  it('keeps a delivered reply when the history save fails: never replaced by the apology', async () => {
+    const store = await FaultyStore.open();
+    const failing = await makeTestBot({}, { history: store, saveRetryDelaysMs: [1] });
+    const adapter = createSlackAdapter();
+    try {
+      await adapter.start(failing, { mode: 'http', botToken: standIn.botToken, signingSecret: standIn.signingSecret, port: 0, host: '127.0.0.1', apiUrl: standIn.apiUrl });
+      store.failSaves = Infinity;
+      const event = mention('CFAILSAVE', 'will this be saved?');
+      await postSigned(`http://127.0.0.1:${adapter.port}/slack/events`, JSON.stringify(event), { secret: standIn.signingSecret });
+      const [reply] = await answered(1, 'CFAILSAVE', event.event.ts);
+      // Every save attempt failed by the time the turn ends; the reply posted before them stands.
+      await standIn.waitFor('the save attempts', () => store.saveAttempts >= 3);
+      await adapter.stop();
+      expect(reply.versions).toHaveLength(2);
+      expect(reply.versions[0]).toBe(THINKING);
+      expect(reply.text).not.toMatch(/sorry|EISDIR|history\.json/i);
+    } finally {
+      await adapter.stop();
+      await failing.stop();
+    }
+  });
+
+  it('answers an event once when Slack retries it after a restart (dedupe kept in the history store)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'banter-slack-'));
+    const store = `file://${join(dir, 'history.json')}`;
+    const run = async (body: unknown, headers?: Record<string, string>) => {
+      const restarted = await makeTestBot({ history: { store } });
+      const adapter = createSlackAdapter();
+      try {
+        await adapter.start(restarted, { mode: 'http', botToken: standIn.botToken, signingSecret: standIn.signingSecret, port: 0, host: '127.0.0.1', apiUrl: standIn.apiUrl });
+        expect((await postSigned(`http://127.0.0.1:${adapter.port}/slack/events`, JSON.stringify(body), { secret: standIn.signingSecret, headers })).status).toBe(200);
+        await adapter.stop(); // lets an answer under way finish
+      } finally {
+        await restarted.stop();
+      }
+    };
+    try {
+      const event = mention('CRESTART', 'answer me once, even across a restart');
+      await run(event);
+      expect(standIn.messagesIn('CRESTART')).toHaveLength(1);
+      await run(event, { 'x-slack-retry-num': '1', 'x-slack-retry-reason': 'http_timeout' });
+      // A new event after the second restart is answered, so that process was listening.
+      const later = mention('CRESTART', 'and a new question');
+      await run(later);
+      expect(standIn.messagesIn('CRESTART').map((m) => m.thread_ts)).toEqual([event.event.ts, later.event.ts]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses to start in http mode without the signing secret, naming the variable to set', async () => {

@@ -185,7 +185,7 @@ describe('config errors name the file, the JSON path and what was expected', () 
     const file = await configFile('engine:\n  model: m\nhistory:\n  store: mongodb://x\n');
     const error = await loadError(file);
     expect(error.path).toBe('/history/store');
-    expect(error.message).toContain('expected a string matching ^(memory|file|redis|rediss)://, got "mongodb://x"');
+    expect(error.message).toContain('expected a string matching ^(memory|sqlite|file|redis|rediss)://, got "mongodb://x"');
   });
 
   test('a plugin section of the wrong type', async () => {

@@ -1,7 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Bot } from '../../core/bot.js';
 import type { IncomingMessage, Plugin, Stage, Turn } from '../../core/types.js';
+import { createLogger } from '../../core/log.js';
 import { makeTestBot } from '../helpers/bot.js';
+import { FaultyStore } from '../helpers/faulty-store.js';
 
 const bots: Bot[] = [];
 async function bot(...args: Parameters<typeof makeTestBot>): Promise<Bot> {
@@ -119,17 +121,60 @@ describe('pipeline', () => {
 });
 
 describe('history and delivery', () => {
-  it('writes history only after the reply was delivered', async () => {
+  it('saves the turn before delivering it, and takes it back out when the delivery fails', async () => {
     const b = await bot();
     const address = { platform: 'test', channel: 'c1' };
     await expect(b.handle(message('lost'), async () => Promise.reject(new Error('network down')))).rejects.toThrow('network down');
     expect((await b.conversation(address)).history).toEqual([]);
-    let seenDuringDelivery = -1;
+    let seenDuringDelivery: string[] = [];
     await b.handle(message('kept'), async () => {
-      seenDuringDelivery = (await b.conversation(address)).history.length;
+      seenDuringDelivery = (await b.conversation(address)).history.map((t) => t.role);
     });
-    expect(seenDuringDelivery).toBe(0);
+    // Already durable while the user reads it: a crash now cannot lose a reply the user saw.
+    expect(seenDuringDelivery).toEqual(['user', 'bot']);
     expect((await b.conversation(address)).history.map((t) => t.role)).toEqual(['user', 'bot']);
+  });
+
+  it('a save that fails leaves the delivered reply as it is, is retried, and is logged when every retry fails', async () => {
+    const store = await FaultyStore.open();
+    const logged: string[] = [];
+    const logger = createLogger('warn', { name: 'test' });
+    logger.warn = ((...args: unknown[]) => void logged.push(`warn ${JSON.stringify(args)}`)) as typeof logger.warn;
+    logger.error = ((...args: unknown[]) => void logged.push(`error ${JSON.stringify(args)}`)) as typeof logger.error;
+    const b = await bot({}, { history: store, logger, saveRetryDelaysMs: [1, 1] });
+    const address = { platform: 'test', channel: 'c1' };
+
+    // The first save (before delivery) fails, the retry after it succeeds.
+    store.failSaves = 1;
+    const delivered: string[] = [];
+    const reply = await b.handle(message('first'), async (r) => void delivered.push(r.text));
+    expect(delivered).toEqual([reply.text]);
+    expect(reply.kind).toBe('model');
+    expect((await b.conversation(address)).history.map((t) => t.text)).toEqual(['first', reply.text]);
+
+    // Every save fails: the reply still stands and the turn resolves; the loss is logged once, as an error.
+    store.failSaves = Infinity;
+    const attemptsBefore = store.saveAttempts;
+    const second = await b.handle(message('second'), async (r) => void delivered.push(r.text));
+    expect(delivered).toEqual([reply.text, second.text]);
+    expect(second.kind).toBe('model');
+    // One save before the delivery, then one after it and a retry per configured pause.
+    expect(store.saveAttempts - attemptsBefore).toBe(4);
+    expect(logged.filter((line) => line.startsWith('error') && line.includes('could not save a delivered turn'))).toHaveLength(1);
+    store.failSaves = 0;
+    expect((await b.conversation(address)).history.map((t) => t.text)).toEqual(['first', reply.text]);
+  });
+
+  it('a store that cannot be read answers with the apology, never the store error', async () => {
+    const store = await FaultyStore.open();
+    const b = await bot({}, { history: store });
+    store.failLoads = 1;
+    const delivered: string[] = [];
+    const reply = await b.handle(message('hello'), async (r) => void delivered.push(r.text));
+    expect(reply.kind).toBe('error');
+    expect(delivered).toEqual([reply.text]);
+    expect(reply.text).not.toContain('EISDIR');
+    expect((await b.handle(message('again'))).kind).toBe('model');
   });
 
   it('bounds the stored history by turns', async () => {

@@ -2,6 +2,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient } from '@keyv/redis';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ConfigError } from '../../core/config/errors.js';
 import { openHistoryStore, type HistoryStore } from '../../core/history/store.js';
@@ -33,6 +34,7 @@ let runId = 0;
 const backends: Record<string, () => string> = {
   memory: () => 'memory://',
   file: () => `file://history-${++runId}.json`,
+  sqlite: () => `sqlite://history-${++runId}.sqlite`,
   redis: () => `${redis.url.replace(/\/\d*$/, '')}/${++runId % 16}`,
 };
 
@@ -76,6 +78,22 @@ describe.each(Object.keys(backends))('%s store', (backend) => {
     }
   });
 
+  test('claims an id once until it expires', async () => {
+    const store = await openHistoryStore(backends[backend](), dir);
+    try {
+      const id = `slack:event:${backend}-${runId}`;
+      expect(await store.claim(id, 60_000)).toBe(true);
+      expect(await store.claim(id, 60_000)).toBe(false);
+      expect(await store.claim(`${id}-other`, 60_000)).toBe(true);
+      // A claim whose time is up can be taken again.
+      expect(await store.claim(`${id}-short`, 1)).toBe(true);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(await store.claim(`${id}-short`, 60_000)).toBe(true);
+    } finally {
+      await store.close();
+    }
+  });
+
   test('is unusable once closed', async () => {
     const store = await openHistoryStore(backends[backend](), dir);
     await store.close();
@@ -83,8 +101,8 @@ describe.each(Object.keys(backends))('%s store', (backend) => {
   });
 });
 
-describe('file store', () => {
-  test('persists across close and reopen, under the banter: namespace', async () => {
+describe('file and sqlite stores', () => {
+  test('persist across close and reopen in one SQLite database; file://X.json keeps it at X.sqlite', async () => {
     const url = 'file://nested/persist.json';
     let store: HistoryStore = await openHistoryStore(url, dir);
     await store.save(conversation('web:alice', ['first', 'second']));
@@ -92,8 +110,9 @@ describe('file store', () => {
     await store.delete('web:bob');
     await store.close();
 
-    const onDisk = JSON.parse(await readFile(join(dir, 'nested/persist.json'), 'utf8')) as { cache: [string, unknown][] };
-    expect(onDisk.cache.map(([key]) => key)).toEqual(['banter:web:alice']);
+    const db = new Database(join(dir, 'nested/persist.sqlite'), { readonly: true });
+    expect(db.prepare('SELECT key FROM conversations').all()).toEqual([{ key: 'web:alice' }]);
+    db.close();
 
     store = await openHistoryStore(url, dir);
     try {
@@ -104,14 +123,13 @@ describe('file store', () => {
     }
   });
 
-  test('close writes saves that are still waiting for their delayed write', async () => {
-    const url = `file://${join(dir, 'absolute.json')}`;
+  test('close lets saves under way finish', async () => {
+    const url = `sqlite://${join(dir, 'absolute.sqlite')}`;
     let store = await openHistoryStore(url, '/nonexistent-base');
     const pending = [store.save(conversation('a', ['1'])), store.save(conversation('b', ['2']))];
     await store.close();
-    // Reopened before the saves are awaited: only what close() wrote is there.
-    store = await openHistoryStore(url, '/nonexistent-base');
     await Promise.all(pending);
+    store = await openHistoryStore(url, '/nonexistent-base');
     try {
       expect((await store.load('a'))?.history[0].text).toBe('1');
       expect((await store.load('b'))?.history[0].text).toBe('2');
@@ -120,10 +138,33 @@ describe('file store', () => {
     }
   });
 
-  test('refuses a file that is not JSON instead of overwriting it', async () => {
+  test('file:// imports the JSON history an older banter wrote (keyv-file) once, and leaves the file alone', async () => {
+    const saved = conversation('discord:42', ['from the old store', 'still here']);
+    const json = JSON.stringify({ cache: [['banter:discord:42', { value: JSON.stringify({ value: saved }) }], ['other:x', { value: '{}' }]], lastExpire: 0 });
+    await writeFile(join(dir, 'legacy.json'), json);
+    let store = await openHistoryStore('file://legacy.json', dir);
+    expect(await store.load('discord:42')).toEqual(saved);
+    await store.save(conversation('discord:42', ['changed after the import']));
+    await store.close();
+    // Reopened: the import is not repeated over the newer state.
+    store = await openHistoryStore('file://legacy.json', dir);
+    try {
+      expect((await store.load('discord:42'))?.history.map((t) => t.text)).toEqual(['changed after the import']);
+    } finally {
+      await store.close();
+    }
+    expect(await readFile(join(dir, 'legacy.json'), 'utf8')).toBe(json);
+  });
+
+  test('refuses an old JSON history that does not parse instead of starting empty', async () => {
     await writeFile(join(dir, 'corrupt.json'), '{"cache": [');
     await expect(openHistoryStore('file://corrupt.json', dir)).rejects.toThrow(`history file ${join(dir, 'corrupt.json')} is not valid JSON`);
     expect(await readFile(join(dir, 'corrupt.json'), 'utf8')).toBe('{"cache": [');
+  });
+
+  test('a file that is not a SQLite database is refused with its path', async () => {
+    await writeFile(join(dir, 'not-a-db.sqlite'), 'hello, I am text');
+    await expect(openHistoryStore('sqlite://not-a-db.sqlite', dir)).rejects.toThrow(`cannot open the history database ${join(dir, 'not-a-db.sqlite')}`);
   });
 });
 
@@ -180,6 +221,6 @@ test('an unknown scheme is a config error on /history/store', async () => {
   const error = await openHistoryStore('mongodb://localhost/x', dir, 'bot.yaml').then(() => undefined, (caught: unknown) => caught);
   expect(error).toBeInstanceOf(ConfigError);
   expect((error as ConfigError).message).toBe(
-    'bot.yaml: /history/store: expected memory://, file://PATH.json or redis://HOST:PORT[/DB], got "mongodb://localhost/x"',
+    'bot.yaml: /history/store: expected memory://, sqlite://PATH, file://PATH or redis://HOST:PORT[/DB], got "mongodb://localhost/x"',
   );
 });

@@ -33,6 +33,13 @@ afterAll(async () => {
   await stopWebBot(web);
 });
 
+/** A conversation of the browser context the last page opened in: web:<its cookie>:<conversation id>. */
+async function storedConversation(conversation: string) {
+  const client = (await context!.cookies()).find((cookie) => cookie.name === 'banter_client')?.value;
+  expect(client, 'the page sets the banter_client cookie').toBeDefined();
+  return web.bot.conversation({ platform: 'web', channel: client!, thread: conversation });
+}
+
 async function openChat(url = web.url): Promise<Page> {
   context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
   const page = await context.newPage();
@@ -160,11 +167,11 @@ describe('web chat in a browser', () => {
     const page = await openChat();
     const channel = await currentConversation(page);
     await say(page, 'hello');
-    expect((await web.bot.conversation({ platform: 'web', channel })).history).toHaveLength(2);
+    expect((await storedConversation(channel)).history).toHaveLength(2);
 
     await page.locator('#preset-select').selectOption('beta');
     await page.locator('.msg.system.done', { hasText: 'Preset set to beta' }).waitFor();
-    expect((await web.bot.conversation({ platform: 'web', channel })).preset).toBe('beta');
+    expect((await storedConversation(channel)).preset).toBe('beta');
     // Switching clears the history, so the page shows none of the old turns.
     await expect.poll(() => page.locator('.msg.user, .msg.bot').count()).toBe(0);
 
@@ -173,7 +180,7 @@ describe('web chat in a browser', () => {
     await page.locator('#reset').click();
     await page.locator('.msg.system.done', { hasText: 'History cleared' }).waitFor();
     await expect.poll(() => page.locator('.msg.user, .msg.bot').count()).toBe(0);
-    const stored = await web.bot.conversation({ platform: 'web', channel });
+    const stored = await storedConversation(channel);
     expect(stored.history).toEqual([]);
     expect(stored.preset).toBe('beta');
     expect(await page.locator('#preset-select').inputValue()).toBe('beta');
@@ -192,7 +199,7 @@ describe('web chat in a browser', () => {
     await expect.poll(() => page.locator('.msg').allTextContents()).toEqual(["Hi, I'm Alpha. What would you like to talk about?"]);
     expect(await page.locator('.msg.greeting').count()).toBe(1);
     await say(page, 'second conversation');
-    expect((await web.bot.conversation({ platform: 'web', channel: second })).history[0].text).toBe('second conversation');
+    expect((await storedConversation(second)).history[0].text).toBe('second conversation');
 
     await page.locator('#conversation-select').selectOption(first);
     await expect.poll(() => page.locator('.msg.user .text').allTextContents()).toEqual(['first conversation']);
@@ -205,10 +212,10 @@ describe('web chat in a browser', () => {
     const guarded = createWebAdapter();
     await guarded.start(web.bot, { port: 0, accessToken: 'browser-test-token' });
     try {
-      const page = await openChat(guarded.url);
+      const page = await openChat(`${guarded.url}?token=browser-test-token`);
       await say(page, 'hello with a token');
       expect(await page.locator('.msg.bot.done').count()).toBe(1);
-      const response = await page.goto(guarded.url.split('?')[0]);
+      const response = await page.goto(guarded.url);
       expect(response?.status()).toBe(401);
       expect(await page.textContent('body')).toMatch(/\?token=/);
     } finally {

@@ -1,4 +1,6 @@
 /** The web adapter's HTTP and WebSocket server, driven without a browser, on a real bot. */
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import { createConnection } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -6,6 +8,7 @@ import { WebSocket } from 'ws';
 import createWebAdapter, { type WebAdapter } from '../../adapters/web/index.js';
 import { chunkReply } from '../../adapters/web/stream.js';
 import { makeTestBot } from '../helpers/bot.js';
+import { FaultyStore } from '../helpers/faulty-store.js';
 import { FrameClient, inspectorProbe, NUM_CANDIDATES, startWebBot, stopWebBot, upgradeRefusal, type WebBot } from './support.js';
 
 let web: WebBot | undefined;
@@ -27,7 +30,27 @@ function rawRequest(port: number, bytes: string): Promise<string> {
   });
 }
 
-async function connect(url: string, options?: ConstructorParameters<typeof WebSocket>[2]): Promise<FrameClient> {
+/** A client's text frame, masked as the protocol requires, written by hand for a client that never reads. */
+function maskedTextFrame(text: string): Buffer {
+  const payload = Buffer.from(text);
+  const mask = randomBytes(4);
+  const header = payload.length < 126 ? Buffer.from([0x81, 0x80 | payload.length]) : Buffer.from([0x81, 0x80 | 126, payload.length >> 8, payload.length & 255]);
+  return Buffer.concat([header, mask, Buffer.from(payload.map((byte, i) => byte ^ mask[i % 4]))]);
+}
+
+async function until(check: () => boolean, timeoutMs = 45_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** The browser the tests' clients are, unless a test names another: its conversations are `web:TEST_CLIENT:ID`. */
+const TEST_CLIENT = 't'.repeat(24);
+const stored = (bot: WebBot['bot'], conversation: string) => bot.conversation({ platform: 'web', channel: TEST_CLIENT, thread: conversation });
+
+async function connect(url: string, options: ConstructorParameters<typeof WebSocket>[2] = { headers: { Cookie: `banter_client=${TEST_CLIENT}` } }): Promise<FrameClient> {
   const client = await FrameClient.open(url, options);
   clients.push(client);
   return client;
@@ -74,12 +97,7 @@ describe('web adapter: from the bot config', () => {
   });
 
   it('fails at start with the config path when its section is invalid', async () => {
-    const bot = await makeTestBot({ adapters: { web: { port: 'eighty', colour: 'blue' } } });
-    try {
-      await expect(bot.start()).rejects.toThrow(/adapters\/web/);
-    } finally {
-      await bot.stop();
-    }
+    await expect(makeTestBot({ adapters: { web: { port: 'eighty', colour: 'blue' } } })).rejects.toThrow(/adapters\/web/);
   });
 });
 
@@ -123,15 +141,17 @@ describe('web adapter: chat over the socket', () => {
     expect(trace.timings.find((t) => t.stage === 'generate')).toMatchObject({ by: 'core', note: `${NUM_CANDIDATES} candidates` });
     expect(trace.ms).toBeGreaterThan(0);
 
-    const stored = await web.bot.conversation({ platform: 'web', channel: 'c1' });
-    expect(stored.history.map((t) => t.text)).toEqual(['hello there', end.text]);
+    const saved = await stored(web.bot, 'c1');
+    expect(saved.history.map((t) => t.text)).toEqual(['hello there', end.text]);
   });
 
   it('sends a conversation only to the sockets of that conversation', async () => {
     web = await startWebBot();
-    const mine = await connect(web.socketUrl);
+    // Two tabs of one browser (one cookie), and another browser.
+    const browser = { headers: { Cookie: `banter_client=${'b'.repeat(24)}` } };
+    const mine = await connect(web.socketUrl, browser);
     const other = await connect(web.socketUrl);
-    const watcher = await connect(web.socketUrl);
+    const watcher = await connect(web.socketUrl, browser);
     other.send({ type: 'join', conversation: 'elsewhere' });
     await other.take('conversation');
     watcher.send({ type: 'join', conversation: 'c1' });
@@ -162,7 +182,7 @@ describe('web adapter: chat over the socket', () => {
     client.send({ type: 'say', conversation: 'err', text: 'hello' });
     expect((await client.take('reply-end')).kind).toBe('error');
     const { trace } = await client.take('trace', (f) => f.trace.ms !== undefined);
-    expect(trace.error).toBe('Error: scorer exploded');
+    expect(trace.error).toBe('PluginError: plugin "broken" failed in its score hook: scorer exploded');
     expect(trace.candidates).toHaveLength(NUM_CANDIDATES);
   });
 
@@ -178,20 +198,112 @@ describe('web adapter: chat over the socket', () => {
     const switched = await client.take('conversation', (f) => f.preset === 'beta');
     expect(switched.history).toEqual([]);
     expect(switched.greeting).toEqual([]);
-    expect((await web.bot.conversation({ platform: 'web', channel: 'p1' })).preset).toBe('beta');
+    expect((await stored(web.bot, 'p1')).preset).toBe('beta');
 
     client.send({ type: 'say', conversation: 'p1', text: 'again' });
     await client.take('trace');
-    expect((await web.bot.conversation({ platform: 'web', channel: 'p1' })).history).toHaveLength(2);
+    expect((await stored(web.bot, 'p1')).history).toHaveLength(2);
     client.send({ type: 'reset', conversation: 'p1' });
     await client.take('reply-end', (f) => f.kind === 'command' && /cleared/i.test(f.text));
     const reset = await client.take('conversation', (f) => f.history.length === 0);
     expect(reset.preset).toBe('beta');
-    expect((await web.bot.conversation({ platform: 'web', channel: 'p1' })).history).toEqual([]);
+    expect((await stored(web.bot, 'p1')).history).toEqual([]);
+  });
+});
+
+describe('web adapter: one client, one set of conversations', () => {
+  it('names each browser with an HttpOnly, same-site cookie on the page', async () => {
+    web = await startWebBot();
+    const cookie = (await fetch(web.url)).headers.get('set-cookie');
+    expect(cookie).toMatch(/^banter_client=[A-Za-z0-9_-]{16,64}; Path=\/; HttpOnly; SameSite=Strict/);
+    // A browser that already has one keeps it.
+    const again = await fetch(web.url, { headers: { Cookie: cookie!.split(';')[0] } });
+    expect(again.headers.get('set-cookie')).toBeNull();
+  });
+
+  it('keeps a conversation to the client that created it: another one reads neither its history nor its traces by id', async () => {
+    web = await startWebBot();
+    const alice = { headers: { Cookie: `banter_client=${'a'.repeat(24)}` } };
+    const author = await connect(web.socketUrl, alice);
+    const snoop = await connect(web.socketUrl, { headers: { Cookie: `banter_client=${'m'.repeat(24)}` } });
+    snoop.send({ type: 'join', conversation: 'c1' });
+    expect((await snoop.take('conversation')).history).toEqual([]);
+
+    author.send({ type: 'say', conversation: 'c1', text: 'my secret plans' });
+    await author.take('trace');
+    snoop.send({ type: 'join', conversation: 'c1' });
+    expect((await snoop.take('conversation')).history).toEqual([]);
+    expect(snoop.pending().filter((f) => f.type !== 'welcome')).toEqual([]);
+
+    // The same browser in another tab does see it.
+    const secondTab = await connect(web.socketUrl, alice);
+    secondTab.send({ type: 'join', conversation: 'c1' });
+    expect((await secondTab.take('conversation')).history.map((t) => t.text)[0]).toBe('my secret plans');
+  });
+
+  it('shares conversations between clients when configured to', async () => {
+    web = await startWebBot({ shareConversations: true });
+    const author = await connect(web.socketUrl);
+    author.send({ type: 'say', conversation: 'shared', text: 'for everyone' });
+    await author.take('trace');
+    const reader = await connect(web.socketUrl);
+    reader.send({ type: 'join', conversation: 'shared' });
+    expect((await reader.take('conversation')).history.map((t) => t.text)[0]).toBe('for everyone');
+  });
+});
+
+describe('web adapter: when the history store fails', () => {
+  it('streams the reply and shows no error when the save fails; a store that cannot be read gets the apology, never its error', async () => {
+    const store = await FaultyStore.open();
+    web = await startWebBot({}, [], { history: store });
+    const client = await connect(web.socketUrl);
+    store.failSaves = Infinity;
+    client.send({ type: 'say', conversation: 'broken', text: 'hello' });
+    const end = await client.take('reply-end');
+    expect(end.kind).toBe('model');
+    await client.take('trace', (f) => f.trace.ms !== undefined);
+
+    store.failLoads = 1;
+    client.send({ type: 'say', conversation: 'broken', text: 'and now?' });
+    expect((await client.take('reply-end')).kind).toBe('error');
+    const frames = JSON.stringify(client.pending());
+    expect(client.pending().filter((f) => f.type === 'error')).toEqual([]);
+    expect(frames).not.toMatch(/EISDIR|history\.json|\/srv\//);
   });
 });
 
 describe('web adapter: bad input', () => {
+  it('disconnects a client that never reads while it sends 30,000 frames, and keeps serving the others', async () => {
+    const store = await FaultyStore.open();
+    web = await startWebBot({}, [], { history: store });
+    // A long stored conversation, so that every `join` answer is a big frame.
+    const clientId = 's'.repeat(24);
+    const history = Array.from({ length: 10 }, (_, i) => ({ role: i % 2 ? ('bot' as const) : ('user' as const), text: `${i} ${'words '.repeat(330)}`, at: i }));
+    for (const key of [`web:${clientId}:slow`, 'web:slow']) await store.save({ key, preset: 'alpha', history, state: {} });
+
+    const { port } = new URL(web.url);
+    const raw = createConnection({ host: '127.0.0.1', port: Number(port) });
+    raw.on('error', () => undefined); // the server cuts it off mid-write
+    await once(raw, 'connect');
+    raw.write(
+      `GET /ws HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+        `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\nCookie: banter_client=${clientId}\r\n\r\n`,
+    );
+    raw.pause(); // and never read a byte
+    await until(() => web!.adapter.connections === 1);
+    const join = maskedTextFrame(JSON.stringify({ type: 'join', conversation: 'slow' }));
+    for (let sent = 0; sent < 30_000 && !raw.destroyed; sent++) {
+      if (!raw.write(join)) await Promise.race([once(raw, 'drain'), once(raw, 'close')]);
+    }
+    await until(() => web!.adapter.connections === 0);
+    raw.destroy();
+
+    const next = await connect(web.socketUrl);
+    next.send({ type: 'join', conversation: 'other' });
+    expect((await next.take('conversation')).history).toEqual([]);
+  });
+
+
   it('answers malformed and invalid frames with an error frame and keeps the connection', async () => {
     web = await startWebBot();
     const client = await connect(web.socketUrl);
@@ -221,7 +333,7 @@ describe('web adapter: bad input', () => {
     expect((await client.take('error')).message).toMatch(/Too many messages are waiting/);
     for (let i = 0; i < 8; i++) await client.take('trace');
     expect(client.pending().filter((f) => f.type === 'error')).toEqual([]);
-    expect((await web.bot.conversation({ platform: 'web', channel: 'flood' })).history).toHaveLength(16);
+    expect((await stored(web.bot, 'flood')).history).toHaveLength(16);
   });
 
   it('closes a connection that sends a frame over maxFrameBytes with 1009, and keeps serving', async () => {
@@ -278,10 +390,25 @@ describe('web adapter: access', () => {
     expect((await client.take('welcome')).bot).toBe(web.bot.name);
   });
 
-  it('treats an empty token as none and refuses a short one', async () => {
+  it('treats an empty token as none and refuses a short one without repeating it', async () => {
     web = await startWebBot({ accessToken: '' });
     expect((await fetch(web.url)).status).toBe(200);
-    await expect(createWebAdapter().start(web.bot, { port: 0, accessToken: 'short' })).rejects.toThrow(/at least 8 characters/);
+    const error = await createWebAdapter().start(web.bot, { port: 0, accessToken: 'short' }).then(() => undefined, (caught: Error) => caught);
+    expect(error?.message).toMatch(/at least 8 characters/);
+    expect(error?.message).not.toContain('short');
+  });
+
+  it('refuses to start on a host other machines can reach without an access token', async () => {
+    web = await startWebBot();
+    await expect(createWebAdapter().start(web.bot, { port: 0, host: '0.0.0.0' })).rejects.toThrow(/needs an access token/);
+    await expect(createWebAdapter().start(web.bot, { port: 0, host: '0.0.0.0', allowRemote: false })).rejects.toThrow(/needs an access token/);
+  });
+
+  it('does not put the token in its address', async () => {
+    const token = 'correct-horse-battery';
+    web = await startWebBot({ accessToken: token });
+    expect(web.adapter.url).not.toContain(token);
+    expect(web.adapter.url).toBe(web.url.split('?')[0]);
   });
 
   it('accepts only loopback clients unless remote clients are allowed', async () => {
@@ -291,20 +418,22 @@ describe('web adapter: access', () => {
       .find((info) => info && info.family === 'IPv4' && !info.internal)?.address;
     expect(external, 'this test needs a non-loopback IPv4 interface').toBeDefined();
 
-    web = await startWebBot({ host: '0.0.0.0', allowRemote: false });
+    web = await startWebBot({ host: '0.0.0.0', allowRemote: false, accessToken: 'a-token-for-0.0.0.0' });
     const port = new URL(web.url).port;
-    const viaNetwork = await fetch(`http://${external}:${port}/`);
+    const token = new URL(web.url).search;
+    const viaNetwork = await fetch(`http://${external}:${port}/${token}`);
     expect(viaNetwork.status).toBe(403);
     expect(await viaNetwork.text()).toMatch(/only accepts connections from this machine/);
-    expect(await upgradeRefusal(`ws://${external}:${port}/ws`)).toMatchObject({ status: 403 });
-    expect((await fetch(`http://127.0.0.1:${port}/`)).status).toBe(200);
+    expect(await upgradeRefusal(`ws://${external}:${port}/ws${token}`)).toMatchObject({ status: 403 });
+    expect((await fetch(`http://127.0.0.1:${port}/${token}`)).status).toBe(200);
     await stopWebBot(web);
 
-    // Bound to every interface (host set otherwise), remote clients are the point.
-    web = await startWebBot({ host: '0.0.0.0' });
+    // Bound to every interface (host set otherwise), remote clients are the point, with the token.
+    web = await startWebBot({ host: '0.0.0.0', accessToken: 'a-token-for-0.0.0.0' });
     const open = new URL(web.url).port;
-    expect((await fetch(`http://${external}:${open}/`)).status).toBe(200);
-    expect(await upgradeRefusal(`ws://${external}:${open}/ws`)).toBeUndefined();
+    expect((await fetch(`http://${external}:${open}/${token}`)).status).toBe(200);
+    expect((await fetch(`http://${external}:${open}/`)).status).toBe(401);
+    expect(await upgradeRefusal(`ws://${external}:${open}/ws${token}`)).toBeUndefined();
   });
 
   it('closes its sockets on stop and frees the port', async () => {

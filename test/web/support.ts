@@ -2,6 +2,7 @@
 import { resolve } from 'node:path';
 import { WebSocket } from 'ws';
 import type { Bot } from '../../core/bot.js';
+import type { HistoryStore } from '../../core/history/store.js';
 import type { Plugin } from '../../core/types.js';
 import createWebAdapter, { type ServerFrame, type WebAdapter, type WebConfig } from '../../adapters/web/index.js';
 import { loadConfig } from '../../core/config/load.js';
@@ -26,7 +27,7 @@ export interface WebBot {
  * The shipped config's plugins are switched off unless asked for, so that what the page shows
  * comes from `plugins` alone and the assertions stay exact while the shipped plugins evolve.
  */
-export async function startWebBot(web: WebConfig = {}, plugins: Plugin[] = [], options: { shippedPlugins?: boolean } = {}): Promise<WebBot> {
+export async function startWebBot(web: WebConfig = {}, plugins: Plugin[] = [], options: { shippedPlugins?: boolean; history?: HistoryStore } = {}): Promise<WebBot> {
   const shipped = (await loadConfig()).config.plugins;
   const bot = await makeTestBot(
     {
@@ -34,7 +35,7 @@ export async function startWebBot(web: WebConfig = {}, plugins: Plugin[] = [], o
       presets: { dirs: [PRESETS_DIR], default: 'alpha', routes: {} },
       plugins: options.shippedPlugins ? {} : Object.fromEntries(Object.keys(shipped).map((name) => [name, false])),
     },
-    { plugins, adapters: [] },
+    { plugins, adapters: [], history: options.history, saveRetryDelaysMs: [1] },
   );
   const adapter = createWebAdapter();
   try {
@@ -43,7 +44,8 @@ export async function startWebBot(web: WebConfig = {}, plugins: Plugin[] = [], o
     await bot.stop();
     throw error;
   }
-  const url = adapter.url;
+  // The adapter's address leaves the token out (a secret); the tests open the page with it.
+  const url = web.accessToken ? `${adapter.url}?token=${encodeURIComponent(web.accessToken)}` : adapter.url;
   const page = new URL(url);
   return { bot, adapter, url, socketUrl: `ws://${page.host}/ws` };
 }

@@ -95,12 +95,14 @@ describe('access checks', () => {
 
 describe('resolveWebConfig', () => {
   it('defaults to loopback on 8787, loopback clients only', () => {
-    expect(resolveWebConfig(undefined)).toEqual({ port: 8787, host: '127.0.0.1', accessToken: undefined, maxFrameBytes: 65536, allowRemote: false });
+    expect(resolveWebConfig(undefined)).toEqual({
+      port: 8787, host: '127.0.0.1', accessToken: undefined, maxFrameBytes: 65536, allowRemote: false, maxBufferedBytes: 1024 * 1024, shareConversations: false,
+    });
   });
 
   it('allows remote clients when bound elsewhere, unless told not to', () => {
-    expect(resolveWebConfig({ host: '0.0.0.0' }).allowRemote).toBe(true);
-    expect(resolveWebConfig({ host: '0.0.0.0', allowRemote: false }).allowRemote).toBe(false);
+    expect(resolveWebConfig({ host: '0.0.0.0', accessToken: 'a-long-token' }).allowRemote).toBe(true);
+    expect(resolveWebConfig({ host: '0.0.0.0', accessToken: 'a-long-token', allowRemote: false }).allowRemote).toBe(false);
     expect(resolveWebConfig({ host: 'localhost' }).allowRemote).toBe(false);
   });
 
@@ -108,5 +110,9 @@ describe('resolveWebConfig', () => {
     expect(() => resolveWebConfig({ port: 70000 })).toThrow(/port must be an integer from 0 to 65535/);
     expect(() => resolveWebConfig({ maxFrameBytes: 10 })).toThrow(/at least 1024/);
     expect(() => resolveWebConfig({ accessToken: 'abc' })).toThrow(/at least 8 characters/);
+    expect(() => resolveWebConfig({ accessToken: 'abc' })).not.toThrow(/abc/);
+    // Bound where other machines (or a rebound DNS name) can reach it, the chat needs a token.
+    expect(() => resolveWebConfig({ host: '0.0.0.0' })).toThrow(/not a loopback address, so the chat needs an access token/);
+    expect(() => resolveWebConfig({ host: '192.168.1.20', accessToken: '' })).toThrow(/needs an access token/);
   });
 });

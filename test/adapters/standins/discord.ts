@@ -103,6 +103,12 @@ export class DiscordStandIn {
   readonly resumes: string[] = [];
   private readonly allSessions = new Map<string, Session>();
   private readonly rateLimited = new Map<string, number>();
+  /** Per channel, the failures the next message sends get, in order. */
+  private readonly sendFaults = new Map<string, { status: number; afterCreate: boolean }[]>();
+  /** Sends whose content includes one of these fail with a 500, every time. */
+  private readonly refusedContent: string[] = [];
+  /** Messages by `channel:nonce`, for sends that ask Discord to enforce the nonce. */
+  private readonly byNonce = new Map<string, unknown>();
 
   private constructor(
     private readonly loopback: LoopbackServer,
@@ -142,6 +148,21 @@ export class DiscordStandIn {
   /** The next `count` message sends to the channel get a 429 with a short Retry-After. */
   rateLimitNextSends(channelId: string, count: number): void {
     this.rateLimited.set(channelId, count);
+  }
+
+  /**
+   * The next `count` message sends to the channel fail with `status`; with `afterCreate` the
+   * message is created first and only the answer is lost (a gateway timeout after the write).
+   */
+  failNextSends(channelId: string, count: number, options: { status?: number; afterCreate?: boolean } = {}): void {
+    const faults = this.sendFaults.get(channelId) ?? [];
+    for (let i = 0; i < count; i++) faults.push({ status: options.status ?? 500, afterCreate: options.afterCreate ?? false });
+    this.sendFaults.set(channelId, faults);
+  }
+
+  /** Every send whose content includes `text` fails with a 500 (an outage for that message). */
+  refuseSendsContaining(text: string): void {
+    this.refusedContent.push(text);
   }
 
   /** A person (or another bot) posts in a guild channel, a thread or, with `dm`, a DM channel. */
@@ -395,12 +416,21 @@ export class DiscordStandIn {
           { 'retry-after': '0.2', 'x-ratelimit-limit': '5', 'x-ratelimit-remaining': '0', 'x-ratelimit-reset-after': '0.2', 'x-ratelimit-bucket': 'stand-in-bucket', 'x-ratelimit-scope': 'user' },
         );
       }
-      const sent = body as { content: string; allowed_mentions?: SentMessage['allowedMentions']; message_reference?: { message_id: string } };
+      const sent = body as { content: string; allowed_mentions?: SentMessage['allowedMentions']; message_reference?: { message_id: string }; nonce?: string | number; enforce_nonce?: boolean };
+      const serverError = (status: number) => reply(status, { message: `${status}: Server Error`, code: 0 });
+      const fault = this.sendFaults.get(channelId)?.shift();
+      if (fault && !fault.afterCreate) return serverError(fault.status);
+      if (this.refusedContent.some((text) => sent.content.includes(text))) return serverError(500);
+      // As Discord does: with enforce_nonce, a nonce already used in the channel returns that message, posting nothing.
+      const nonceKey = sent.nonce === undefined ? undefined : `${channelId}:${sent.nonce}`;
+      if (sent.enforce_nonce && nonceKey && this.byNonce.has(nonceKey)) return reply(200, this.byNonce.get(nonceKey));
       const id = snowflake();
       this.sent.push({ id, channelId, content: sent.content, allowedMentions: sent.allowed_mentions, replyTo: sent.message_reference?.message_id });
       const { guild } = this.channel(channelId);
-      const message = { ...this.messageObject(id, channelId, this.botUser, sent.content), ...(guild ? { guild_id: guild.id } : {}) };
-      reply(200, message);
+      const message = { ...this.messageObject(id, channelId, this.botUser, sent.content), ...(guild ? { guild_id: guild.id } : {}), ...(sent.nonce !== undefined ? { nonce: sent.nonce } : {}) };
+      if (nonceKey) this.byNonce.set(nonceKey, message);
+      if (fault) serverError(fault.status);
+      else reply(200, message);
       // Discord echoes the bot's own message on the gateway: the adapter must ignore it.
       this.dispatch('MESSAGE_CREATE', message, guild?.id);
       return;

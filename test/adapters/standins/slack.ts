@@ -167,9 +167,9 @@ export function slackSignature(secret: string, timestamp: number, body: string):
 export async function postSigned(
   url: string,
   body: string,
-  options: { secret: string; contentType?: string; headers?: Record<string, string> },
+  options: { secret: string; contentType?: string; headers?: Record<string, string>; timestamp?: number },
 ): Promise<Response> {
-  const timestamp = Math.floor(Date.now() / 1000);
+  const timestamp = options.timestamp ?? Math.floor(Date.now() / 1000);
   return fetch(url, {
     method: 'POST',
     headers: {
