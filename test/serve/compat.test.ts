@@ -16,7 +16,7 @@ import type { Turn } from '../../core/types.js';
 import { createBackwardView } from '../../plugins/mmi/backward-view.js';
 import { capturingLogger } from '../helpers/log-lines.js';
 import { FIXTURE_MODEL, makeTestBot } from '../helpers/bot.js';
-import { buildCli, CLI, FIXTURES, freePort, ROOT } from './engine-process.js';
+import { compileCli, FIXTURES, freePort, ROOT } from './engine-process.js';
 import { startLlamaCppStandIn, type LlamaCppStandIn } from './standins/llamacpp.js';
 
 let temp: string;
@@ -26,8 +26,10 @@ let backward: LoadedDialogueEngine;
 let llama: LoadedDialogueEngine;
 let standIn: LlamaCppStandIn;
 
+let compiled: ReturnType<typeof compileCli>;
+
 beforeAll(async () => {
-  await buildCli();
+  compiled = compileCli();
   temp = await mkdtemp(join(tmpdir(), 'banter-compat-'));
   backwardDir = await createBackwardView(FIXTURE_MODEL, join(temp, 'tiny-gpt2-backward'));
   forward = await loadEngine(FIXTURE_MODEL, { device: 'cpu' });
@@ -37,6 +39,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  compiled?.remove();
   await standIn?.close();
   for (const engine of [forward, backward, llama]) await engine?.dispose();
   await rm(temp, { recursive: true, force: true });
@@ -107,7 +110,7 @@ describe('a server with plain completions only', () => {
   });
 
   it('is reported by `banter engine check` as a bot finds it', async () => {
-    const { stdout } = await promisify(execFile)(process.execPath, [CLI, 'engine', 'check', '--url', standIn.url, '--model', FIXTURE_MODEL], { cwd: ROOT });
+    const { stdout } = await promisify(execFile)(process.execPath, [compiled.cli, 'engine', 'check', '--url', standIn.url, '--model', FIXTURE_MODEL], { cwd: ROOT });
     expect(stdout).toMatch(/server\s+http:\/\/127\.0\.0\.1:\d+\/v1 \(llamacpp\)/);
     expect(stdout).toMatch(/scoring \(echo\+logprobs\)\s+no/);
     expect(stdout).toMatch(/n > 1 choices\s+no/);

@@ -1,56 +1,37 @@
 /**
- * `banter engine serve` as a real child process of the compiled CLI, on loopback: started on a
+ * `banter engine serve` as a real child process of the CLI compiled for the test file, on loopback: started on a
  * port (0: any free one), its URL read from the line it prints when ready, stopped by a signal.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, readdirSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
-export const CLI = join(ROOT, 'dist/core/cli/main.js');
 export const FIXTURES = join(ROOT, 'test/fixtures');
 /** Loading models in a child on a busy 2-core machine can take a while. */
 const READY_TIMEOUT_MS = 120_000;
 
-/** Written after a build, so test files running at once build once (a build rewriting dist/ under a starting child would break it). */
-const STAMP = join(ROOT, 'dist', '.serve-tests-built');
-const LOCK = join(tmpdir(), `banter-serve-build-${Buffer.from(ROOT).toString('hex').slice(-24)}.lock`);
-
-function newestSource(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    if (entry.name === 'node_modules' || entry.name.startsWith('.')) continue;
-    const path = join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestSource(path) : entry.name.endsWith('.ts') ? statSync(path).mtimeMs : 0);
-  }
-  return newest;
-}
-
-/** Compiles the project (unless this checkout's dist/ is newer than every source) so the child runs the current code. */
-export async function buildCli(): Promise<void> {
-  for (;;) {
-    try {
-      mkdirSync(LOCK);
-      break;
-    } catch {
-      // Another test file is building; a lock left by a crashed run is stale after two minutes.
-      const lock = statSync(LOCK, { throwIfNoEntry: false });
-      if (lock && Date.now() - lock.mtimeMs > 120_000) rmSync(LOCK, { recursive: true, force: true });
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
-  try {
-    const built = statSync(STAMP, { throwIfNoEntry: false })?.mtimeMs ?? 0;
-    if (Math.max(...['core', 'plugins', 'adapters', 'bench'].map((dir) => newestSource(join(ROOT, dir)))) < built) return;
-    const tsc = spawnSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT, encoding: 'utf8' });
-    if (tsc.status !== 0) throw new Error(`tsc -p tsconfig.build.json failed (${tsc.status ?? tsc.signal}):\n${tsc.stdout}${tsc.stderr}`);
-    writeFileSync(STAMP, new Date().toISOString());
-  } finally {
-    rmdirSync(LOCK);
-  }
+/**
+ * Compiles the project into a private folder under test-output/ (its own per test file, so test
+ * files running at once never start a child on another's half-written output); returns its CLI.
+ */
+export function compileCli(): { cli: string; remove(): void } {
+  const dir = join(ROOT, 'test-output', `serve-${process.pid}-${Date.now()}`);
+  mkdirSync(dir, { recursive: true });
+  const tsconfig = join(dir, 'tsconfig.json');
+  writeFileSync(
+    tsconfig,
+    JSON.stringify({
+      extends: join(ROOT, 'tsconfig.json'),
+      compilerOptions: { outDir: dir, rootDir: ROOT, declaration: false, sourceMap: false },
+      include: ['core', 'plugins', 'adapters'].map((folder) => join(ROOT, folder)),
+    }),
+  );
+  const tsc = spawnSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', tsconfig], { cwd: ROOT, encoding: 'utf8' });
+  if (tsc.status !== 0) throw new Error(`compiling the CLI failed (${tsc.status ?? tsc.signal}):\n${tsc.stdout}${tsc.stderr}`);
+  return { cli: join(dir, 'core/cli/main.js'), remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 export async function freePort(): Promise<number> {
@@ -73,8 +54,8 @@ export interface EngineProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export async function startEngineProcess(models: string[], options: { port?: number; apiKey?: string; args?: string[] } = {}): Promise<EngineProcess> {
-  const args = [CLI, 'engine', 'serve', ...models.flatMap((model) => ['--model', model]), '--port', String(options.port ?? 0), '--log-level', 'info', ...(options.args ?? [])];
+export async function startEngineProcess(cli: string, models: string[], options: { port?: number; apiKey?: string; args?: string[] } = {}): Promise<EngineProcess> {
+  const args = [cli, 'engine', 'serve', ...models.flatMap((model) => ['--model', model]), '--port', String(options.port ?? 0), '--log-level', 'info', ...(options.args ?? [])];
   const env = { ...process.env, BANTER_ENGINE_API_KEY: options.apiKey ?? '' };
   const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';

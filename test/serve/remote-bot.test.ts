@@ -13,7 +13,7 @@ import type { IncomingMessage, Turn } from '../../core/types.js';
 import { createBackwardView } from '../../plugins/mmi/backward-view.js';
 import { capturingLogger } from '../helpers/log-lines.js';
 import { FIXTURE_MODEL, makeTestBot, type ConfigOverrides } from '../helpers/bot.js';
-import { buildCli, freePort, startEngineProcess, type EngineProcess } from './engine-process.js';
+import { compileCli, freePort, startEngineProcess, type EngineProcess } from './engine-process.js';
 
 const KEY = 'remote-bot-key-19c2';
 let temp: string;
@@ -32,13 +32,16 @@ function settings(url?: string, retryForMs = 0): ConfigOverrides {
 }
 
 
+let compiled: ReturnType<typeof compileCli>;
+
 beforeAll(async () => {
-  await buildCli();
+  compiled = compileCli();
   temp = await mkdtemp(join(tmpdir(), 'banter-remote-bot-'));
   backwardDir = await createBackwardView(FIXTURE_MODEL, join(temp, 'tiny-gpt2-backward'));
 });
 
 afterAll(async () => {
+  compiled?.remove();
   await rm(temp, { recursive: true, force: true });
 });
 
@@ -47,7 +50,7 @@ describe('a bot on the engine server', () => {
   let remote: Bot;
   let local: Bot;
   beforeAll(async () => {
-    server = await startEngineProcess([FIXTURE_MODEL, backwardDir], { apiKey: KEY });
+    server = await startEngineProcess(compiled.cli, [FIXTURE_MODEL, backwardDir], { apiKey: KEY });
     remote = await makeTestBot(settings(server.url));
     local = await makeTestBot(settings());
   }, 180_000);
@@ -87,7 +90,7 @@ describe('a bot on the engine server', () => {
 describe('the engine server restarted mid-run', () => {
   it('fails a turn politely without retries, waits for the server with them, and recovers', async () => {
     const port = await freePort();
-    let server = await startEngineProcess([FIXTURE_MODEL, backwardDir], { apiKey: KEY, port });
+    let server = await startEngineProcess(compiled.cli, [FIXTURE_MODEL, backwardDir], { apiKey: KEY, port });
     const { logger, lines } = capturingLogger();
     const impatient = await makeTestBot(settings(server.url, 0));
     const patient = await makeTestBot({ ...settings(server.url, 180_000), log: { level: 'info' } }, { logger });
@@ -104,7 +107,7 @@ describe('the engine server restarted mid-run', () => {
       // Retries on: the turn waits while the server is down...
       const waiting = patient.handle(message('still there?', 'b'));
       while (!lines.some((line) => line.msg.startsWith('engine server unavailable'))) await new Promise((resolve) => setTimeout(resolve, 20));
-      server = await startEngineProcess([FIXTURE_MODEL, backwardDir], { apiKey: KEY, port });
+      server = await startEngineProcess(compiled.cli, [FIXTURE_MODEL, backwardDir], { apiKey: KEY, port });
       // ...and is answered once it is back.
       const answered = await waiting;
       expect(answered.kind).not.toBe('error');

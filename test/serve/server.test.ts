@@ -13,7 +13,7 @@ import type { DecodeOptions } from '../../core/engine/types.js';
 import { createBackwardView } from '../../plugins/mmi/backward-view.js';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { buildCli, CLI, FIXTURES, ROOT, startEngineProcess, type EngineProcess } from './engine-process.js';
+import { compileCli, FIXTURES, ROOT, startEngineProcess, type EngineProcess } from './engine-process.js';
 
 const KEY = 'test-engine-key-7f3a';
 const GPT2 = join(FIXTURES, 'tiny-gpt2');
@@ -53,11 +53,13 @@ async function api(path: string, init: { method?: string; body?: unknown; raw?: 
   return { status: response.status, body: (await response.json()) as Record<string, any> };
 }
 
+let compiled: ReturnType<typeof compileCli>;
+
 beforeAll(async () => {
-  await buildCli();
+  compiled = compileCli();
   temp = await mkdtemp(join(tmpdir(), 'banter-serve-'));
   backwardDir = await createBackwardView(GPT2, join(temp, 'tiny-gpt2-backward'));
-  server = await startEngineProcess([GPT2, `llama=${LLAMA}`, backwardDir], { apiKey: KEY });
+  server = await startEngineProcess(compiled.cli, [GPT2, `llama=${LLAMA}`, backwardDir], { apiKey: KEY });
   const client = await EngineServerClient.connect({ url: server.url, apiKey: KEY, timeoutMs: 60_000, retryForMs: 0 });
   for (const [name, folder, served] of [['gpt2', GPT2, 'tiny-gpt2'], ['llama', LLAMA, 'llama'], ['backward', backwardDir, 'tiny-gpt2-backward']] as const) {
     local.set(name, await loadEngine(folder, { device: 'cpu' }));
@@ -68,6 +70,7 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
+  compiled?.remove();
   await server?.stop('SIGKILL');
   for (const engine of local.values()) await engine.dispose();
   await rm(temp, { recursive: true, force: true });
@@ -114,7 +117,7 @@ describe('the remote engine against banter engine serve', () => {
   });
 
   it('is reported complete by `banter engine check`', async () => {
-    const { stdout } = await promisify(execFile)(process.execPath, [CLI, 'engine', 'check', '--url', server.url, '--model', LLAMA, '--served-model', 'llama', '--api-key-env', 'CHECK_KEY'], {
+    const { stdout } = await promisify(execFile)(process.execPath, [compiled.cli, 'engine', 'check', '--url', server.url, '--model', LLAMA, '--served-model', 'llama', '--api-key-env', 'CHECK_KEY'], {
       cwd: ROOT,
       env: { ...process.env, CHECK_KEY: KEY },
     });
@@ -262,7 +265,7 @@ describe('the OpenAI-compatible API', () => {
 
 describe('graceful shutdown', () => {
   it('finishes the request in progress on SIGTERM, refuses new ones, and exits 0', async () => {
-    const draining = await startEngineProcess([GPT2], { args: ['--shutdown-grace', '60000'] });
+    const draining = await startEngineProcess(compiled.cli, [GPT2], { args: ['--shutdown-grace', '60000'] });
     const base = draining.url;
     const body = { prompt: Array.from({ length: 100 }, (_, i) => 10 + (i % 50)), n: 64, max_tokens: 27, min_tokens: 27, logprobs: 5 };
     const inFlight = fetch(`${base}/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
