@@ -1,37 +1,23 @@
 /**
- * `banter engine serve` as a real child process of the CLI compiled for the test file, on loopback: started on a
- * port (0: any free one), its URL read from the line it prints when ready, stopped by a signal.
+ * `banter engine serve` as a real child process of the CLI compiled for the test file, on
+ * loopback: started on a port (0: any free one), its URL read from the line it prints when ready,
+ * stopped by a signal.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
+import { compileChildren } from '../helpers/children.js';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 export const FIXTURES = join(ROOT, 'test/fixtures');
 /** Loading models in a child on a busy 2-core machine can take a while. */
 const READY_TIMEOUT_MS = 120_000;
 
-/**
- * Compiles the project into a private folder under test-output/ (its own per test file, so test
- * files running at once never start a child on another's half-written output); returns its CLI.
- */
+/** The project compiled into a private folder for this test file (see test/helpers/children.ts); its CLI. */
 export function compileCli(): { cli: string; remove(): void } {
-  const dir = join(ROOT, 'test-output', `serve-${process.pid}-${Date.now()}`);
-  mkdirSync(dir, { recursive: true });
-  const tsconfig = join(dir, 'tsconfig.json');
-  writeFileSync(
-    tsconfig,
-    JSON.stringify({
-      extends: join(ROOT, 'tsconfig.json'),
-      compilerOptions: { outDir: dir, rootDir: ROOT, declaration: false, sourceMap: false },
-      include: ['core', 'plugins', 'adapters'].map((folder) => join(ROOT, folder)),
-    }),
-  );
-  const tsc = spawnSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', tsconfig], { cwd: ROOT, encoding: 'utf8' });
-  if (tsc.status !== 0) throw new Error(`compiling the CLI failed (${tsc.status ?? tsc.signal}):\n${tsc.stdout}${tsc.stderr}`);
-  return { cli: join(dir, 'core/cli/main.js'), remove: () => rmSync(dir, { recursive: true, force: true }) };
+  const compiled = compileChildren();
+  return { cli: join(compiled.dir, 'core/cli/main.js'), remove: compiled.remove };
 }
 
 export async function freePort(): Promise<number> {
