@@ -2,11 +2,13 @@
  * Benchmarks: `npm run bench -- <benchmark> [options]`.
  *   engine   banter's engine vs transformers.js vs bare onnxruntime (see bench/engine/cli.ts)
  *   safety   what the safety filter's rule models cost a turn (see bench/safety.ts)
+ *   remote   the network hop to `banter engine serve` per turn, vs in-process (see bench/remote.ts)
  */
 import { engineCommand } from './engine/cli.js';
+import { remoteCommand } from './remote.js';
 import { safetyCommand } from './safety.js';
 
-const BENCHMARKS: Record<string, (args: string[]) => Promise<void>> = { engine: engineCommand, safety: safetyCommand };
+const BENCHMARKS: Record<string, (args: string[]) => Promise<void>> = { engine: engineCommand, safety: safetyCommand, remote: remoteCommand };
 
 const [name, ...args] = process.argv.slice(2);
 const benchmark = name === undefined ? undefined : BENCHMARKS[name];

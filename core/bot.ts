@@ -10,7 +10,8 @@ import { builtinCommands, parseCommand } from './commands.js';
 import { collectPresets, ConfigError, presetDirs, presetRoutingProblems, validatePluginConfig } from './config/index.js';
 import type { BotConfig, LoadedConfig } from './config/types.js';
 import { loadEngine as openEngine } from './engine/index.js';
-import type { DialogueEngine, EngineOptions } from './engine/types.js';
+import { EngineServerClient, requireFeatures } from './engine/remote/index.js';
+import type { DialogueEngine, EngineFeature, EngineOptions } from './engine/types.js';
 import { EventBus } from './events.js';
 import { conversationKey, historyScheme, openHistoryStore, trimHistory, type HistoryStore } from './history/index.js';
 import { MemoryHistoryStore } from './history/memory-store.js';
@@ -81,6 +82,7 @@ export class Bot implements BotHost {
     readonly plugins: readonly Plugin[],
     presets: Preset[],
     private readonly options: BotOptions,
+    private readonly remote?: EngineServerClient,
   ) {
     this.events = new EventBus<BotEvents>((event, error) => logger.error({ err: error, event }, 'event listener failed'));
     this.presets = createPresetRegistry(presets, loaded.config, configFile(loaded));
@@ -111,12 +113,29 @@ export class Bot implements BotHost {
     const history = options.history ?? (await openStore(loaded, options.checkOnly).catch((error: unknown) => void note('/history/store')(error)));
     const slots = new Semaphore(config.engine.maxConcurrentGenerations);
     const enginePath = resolve(dir, config.engine.model);
-    const opened = await openEngine(enginePath, { ...engineOptionsFrom(config), onProgress: options.onProgress }).catch((error: unknown) => {
-      problems.push(new ConfigError({ file, path: '/engine/model' }, `cannot load the model ${enginePath}: ${messageOf(error)}`));
-      return undefined;
-    });
+    // engine.url: the models run on an engine server; what it lacks is found out (and logged) here.
+    const remote = config.engine.url
+      ? await EngineServerClient.connect(remoteOptionsFrom(config, logger)).catch((error: unknown) => {
+          problems.push(new ConfigError({ file, path: '/engine/url' }, messageOf(error)));
+          return undefined;
+        })
+      : undefined;
+    const opened =
+      config.engine.url && !remote
+        ? undefined
+        : await openModel(remote, enginePath, { ...engineOptionsFrom(config), onProgress: options.onProgress }, logger).catch((error: unknown) => {
+            problems.push(new ConfigError({ file, path: '/engine/model' }, `cannot load the model ${enginePath}: ${messageOf(error)}`));
+            return undefined;
+          });
     const engine = opened && limitEngine(opened, slots);
-    if (engine) problems.push(...windowProblems(engine, config.decoding.maxNewTokens, { file, path: '/decoding/maxNewTokens' }, presets));
+    if (engine) {
+      problems.push(...windowProblems(engine, config.decoding.maxNewTokens, { file, path: '/decoding/maxNewTokens' }, presets));
+      try {
+        requireFeatures(engine, decodingNeeds(config, presets), 'decoding.strategy beam (in the config or a preset)');
+      } catch (error) {
+        note('/decoding/strategy')(error);
+      }
+    }
 
     // Each plugin keeps the config entry it was loaded from: its section is found by that key (a
     // path like ./brevity.js), never by the name the plugin gives itself.
@@ -131,7 +150,7 @@ export class Bot implements BotHost {
     let bot: Bot | undefined;
     if (engine && history && problems.length === 0) {
       try {
-        bot = new Bot(loaded, logger, engine, slots, history, plugins, presets, options);
+        bot = new Bot(loaded, logger, engine, slots, history, plugins, presets, options, remote);
         bot.engines.set(enginePath, Promise.resolve(engine));
       } catch (error) {
         note('/presets')(error);
@@ -176,12 +195,15 @@ export class Bot implements BotHost {
     const path = this.resolvePath(modelPath);
     let engine = this.engines.get(path);
     if (!engine) {
-      engine = openEngine(path, { ...engineOptionsFrom(this.config), ...options }).then((e) => limitEngine(e, this.engineSlots));
+      engine = openModel(this.remote, path, { ...engineOptionsFrom(this.config), ...options }, this.logger, false).then((e) => limitEngine(e, this.engineSlots));
       // A failed load is not cached: fixing the folder and retrying must work.
       engine.catch(() => this.engines.delete(path));
       this.engines.set(path, engine);
     }
-    return engine;
+    return engine.then((loaded) => {
+      requireFeatures(loaded, options.requires, `the model ${path}`);
+      return loaded;
+    });
   }
 
   async conversation(address: ConversationAddress): Promise<Conversation> {
@@ -380,6 +402,24 @@ function configFile(loaded: LoadedConfig): string {
   return loaded.file ?? 'the default config';
 }
 
+/** A model folder's engine: on the engine server (`engine.url`) when it serves that model (always the bot's own), else in this process. */
+async function openModel(remote: EngineServerClient | undefined, path: string, options: EngineOptions, logger: Logger, main = true): Promise<DialogueEngine> {
+  const served = remote?.engineFor(path, main);
+  if (served) return served;
+  if (remote) logger.info({ model: path, server: remote.connection.url }, 'the engine server does not serve this model: it runs in this process');
+  return openEngine(path, options);
+}
+
+function remoteOptionsFrom(config: BotConfig, logger: Logger) {
+  const { url, apiKey, servedModel, timeoutMs, retryForMs } = config.engine;
+  return { url: url!, apiKey, servedModel, timeoutMs, retryForMs, logger };
+}
+
+/** Beam search, when the config or a preset decodes with it (an engine server may lack it). */
+function decodingNeeds(config: BotConfig, presets: Preset[]): EngineFeature[] {
+  return [config.decoding, ...presets.map((preset) => preset.decoding)].some((decoding) => decoding?.strategy === 'beam') ? ['beam'] : [];
+}
+
 function engineOptionsFrom(config: BotConfig): EngineOptions {
   return {
     device: config.engine.device,
@@ -406,6 +446,9 @@ function limitEngine(engine: DialogueEngine, slots: Semaphore): DialogueEngine {
     },
     get direction() {
       return engine.direction;
+    },
+    get missing() {
+      return engine.missing;
     },
     encodeDialogue: (parts, reserve) => engine.encodeDialogue(parts, reserve),
     encodeTurns: (turns) => engine.encodeTurns(turns),

@@ -11,6 +11,7 @@ export { createLogger, type Logger } from './log.js';
 export { KeyedSerialQueue, Semaphore } from './queue.js';
 export { declaredScores, selectCandidate, weightedTotal } from './selection.js';
 export { PresetSettings } from './preset-settings.js';
+export { createEngineServer, startEngineServer, type EngineServer, type ServeOptions } from './serve/index.js';
 export { cleanText } from './text.js';
 export { installProcessGuards, type ProcessGuardOptions } from './process-guards.js';
 export { conversationKey, openHistoryStore, trimHistory, type HistoryStore } from './history/index.js';

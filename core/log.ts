@@ -8,7 +8,7 @@ export function createLogger(level: string, options: { name?: string; destinatio
     {
       name: options.name ?? 'banter',
       level,
-      redact: { paths: ['*.token', '*.botToken', '*.appToken', '*.signingSecret', '*.accessToken', 'token'], censor: '[secret]' },
+      redact: { paths: ['*.token', '*.botToken', '*.appToken', '*.signingSecret', '*.accessToken', '*.apiKey', 'token', 'apiKey'], censor: '[secret]' },
     },
     pino.destination({ dest: options.destination ?? 2, sync: true }),
   );

@@ -5,6 +5,7 @@ import { createBot, type Bot } from '../bot.js';
 import { checkConfig } from '../check.js';
 import { loadConfig, loadPresets, presetDirs } from '../config/index.js';
 import { installProcessGuards } from '../process-guards.js';
+import { registerEngineCommands } from './engine.js';
 import { registerModelCommands } from './models.js';
 
 const program = new Program('banter').description('Chat bots that run their own dialogue model').showHelpAfterError();
@@ -128,6 +129,7 @@ presets
   });
 
 registerModelCommands(program);
+registerEngineCommands(program);
 
 async function configuredPresets(file?: string) {
   return loadPresets(presetDirs(await loadConfig(file)));

@@ -15,7 +15,7 @@ export interface SubstitutionResult {
 
 const PLACEHOLDER = /\$\$\{|\$\{([^}]*)\}|\$\{/g;
 const REFERENCE = /^([A-Za-z_][A-Za-z0-9_]*)(?::-([\s\S]*))?$/;
-const SECRET_KEY = /(token|secret|password)$/i;
+const SECRET_KEY = /(token|secret|password|apiKey)$/i;
 /** Sections whose entries can be switched off; only enabled entries get their variables checked. */
 const TOGGLED_SECTIONS = new Set(['/adapters', '/plugins']);
 

@@ -3,8 +3,18 @@ import type { EnvOrigins } from './errors.js';
 import type { DecodeOptions } from '../engine/types.js';
 
 export interface EngineConfig {
-  /** Model folder (Hugging Face layout), relative to the config file. */
+  /** Model folder (Hugging Face layout), relative to the config file. With `url`: the served model's tokenizer and configs. */
   model: string;
+  /** An OpenAI-compatible engine server that runs the models (e.g. http://gpu-box:8000/v1). */
+  url?: string;
+  /** Bearer token for the engine server (from `${ENV_VAR}`). */
+  apiKey?: string;
+  /** The server's id for `model`; default: the one named like the folder, or the only one. */
+  servedModel?: string;
+  /** Longest wait for one engine server answer. */
+  timeoutMs: number;
+  /** How long calls are re-sent while the engine server is unreachable. */
+  retryForMs: number;
   device: 'cpu' | 'webgpu' | 'cuda' | 'auto';
   /** When the device is unavailable: CPU (default) or fail at start. Set from the deprecated `cudaFallback` too. */
   fallback: 'cpu' | 'fail';

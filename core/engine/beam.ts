@@ -6,8 +6,8 @@
  */
 import { newTokenBudget, type DecodeContext, type DecodeJob, type RawCandidate } from './decode.js';
 import { RowProcessor } from './logits.js';
-import { logSumExp, topKIndices } from './sampling.js';
-import type { DecodeOptions } from './types.js';
+import { logSumExp, mostLikely, topKIndices } from './sampling.js';
+import type { DecodeOptions, TokenLogprob } from './types.js';
 
 interface Beam {
   tokens: number[];
@@ -15,11 +15,17 @@ interface Beam {
   processed: number;
   /** Summed raw log-probabilities (what candidates report). */
   raw: number;
+  /** Raw log-probability of each token (what candidates report per token). */
+  steps: number[];
+  /** With `topLogprobs`: the most likely tokens at each step. */
+  top?: TokenLogprob[][];
 }
 
+/** A beam extended by one token; `tokens` and `steps` are still the parent's (shared) until it is chosen. */
 interface Expansion extends Beam {
   parent: number;
   token: number;
+  step: number;
 }
 
 interface Hypothesis extends RawCandidate {
@@ -41,12 +47,13 @@ export class BeamJob implements DecodeJob {
   private readonly maxNew: number;
   private readonly width: number;
   private readonly processor: RowProcessor;
-  private beams: Beam[] = [{ tokens: [], processed: 0, raw: 0 }];
+  private beams: Beam[];
   private readonly final: Hypothesis[] = [];
   private step = 0;
   // Per beam, 2 * width expansions are enough: at most `width` of them can be end tokens taking slots.
   private readonly indices: Int32Array;
   private readonly processedValues: Float64Array;
+  private readonly topIndices: Int32Array;
 
   constructor(
     private readonly context: DecodeContext,
@@ -59,6 +66,8 @@ export class BeamJob implements DecodeJob {
     this.processor = new RowProcessor(context.vocabSize, prompt, options, context.endTokens);
     this.indices = new Int32Array(2 * this.width);
     this.processedValues = new Float64Array(2 * this.width);
+    this.topIndices = new Int32Array(Math.max(1, options.topLogprobs ?? 0));
+    this.beams = [{ tokens: [], processed: 0, raw: 0, steps: [], ...((options.topLogprobs ?? 0) > 0 ? { top: [] } : {}) }];
   }
 
   private normalised(sum: number, length: number): number {
@@ -73,6 +82,7 @@ export class BeamJob implements DecodeJob {
       const raw = rows[parent];
       // Masses are taken relative to the raw log-normaliser (mass 1).
       const reference = logNorms[parent];
+      const top = beam.top ? [...beam.top, mostLikely(raw, reference, this.options.topLogprobs!, this.topIndices)] : undefined;
       // Processors change the row in place; its raw values come back with `restore`.
       const changed = processor.apply(raw, beam.tokens);
       const logNorm = changed ? processedLogNorm(raw, reference, 1, processor.massDelta(reference)) : reference;
@@ -81,12 +91,16 @@ export class BeamJob implements DecodeJob {
       processor.restore();
       for (let i = 0; i < count; i++) {
         const token = indices[i];
+        const step = raw[token] - reference;
         expansions.push({
           parent,
           token,
           tokens: beam.tokens,
           processed: beam.processed + processedValues[i] - logNorm,
-          raw: beam.raw + raw[token] - reference,
+          raw: beam.raw + step,
+          step,
+          steps: beam.steps,
+          top,
         });
       }
     });
@@ -95,10 +109,11 @@ export class BeamJob implements DecodeJob {
     const next: Expansion[] = [];
     for (const [rank, expansion] of expansions.entries()) {
       if (next.length === this.width) break;
-      if (!this.context.endTokens.has(expansion.token)) next.push({ ...expansion, tokens: [...expansion.tokens, expansion.token] });
+      const steps = [...expansion.steps, expansion.step];
+      if (!this.context.endTokens.has(expansion.token)) next.push({ ...expansion, tokens: [...expansion.tokens, expansion.token], steps });
       else if (rank < this.width) {
         const length = expansion.tokens.length + 1;
-        this.final.push({ tokens: expansion.tokens, logprob: expansion.raw, finished: true, score: this.normalised(expansion.processed, length) });
+        this.final.push({ ...candidateOf({ ...expansion, steps }, expansion.token), score: this.normalised(expansion.processed, length) });
       }
     }
     this.beams = next;
@@ -113,16 +128,23 @@ export class BeamJob implements DecodeJob {
   }
 
   result(): RawCandidate[] {
-    const unfinished: Hypothesis[] = this.beams.map((beam) => ({
-      tokens: beam.tokens,
-      logprob: beam.raw,
-      finished: false,
-      score: this.normalised(beam.processed, beam.tokens.length),
-    }));
+    const unfinished: Hypothesis[] = this.beams.map((beam) => ({ ...candidateOf(beam), score: this.normalised(beam.processed, beam.tokens.length) }));
     const wanted = Math.min(this.width, Math.max(1, Math.floor(this.options.numCandidates)));
     const byScore = (a: Hypothesis, b: Hypothesis) => b.score - a.score;
     // Final hypotheses first; unfinished beams only fill up when too few ended within maxNewTokens.
     const chosen = [...this.final.sort(byScore), ...unfinished.sort(byScore)].slice(0, wanted).sort(byScore);
-    return chosen.map(({ tokens, logprob, finished }) => ({ tokens, logprob, finished }));
+    return chosen.map(({ score: _score, ...candidate }) => candidate);
   }
+}
+
+/** A beam as a candidate; a finished one's steps end with its end token's. */
+function candidateOf(beam: Beam, endToken?: number): RawCandidate {
+  return {
+    tokens: beam.tokens,
+    logprob: beam.raw,
+    finished: endToken !== undefined,
+    ...(endToken === undefined ? {} : { endToken }),
+    tokenLogprobs: beam.steps,
+    ...(beam.top ? { topLogprobs: beam.top } : {}),
+  };
 }

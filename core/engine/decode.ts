@@ -5,14 +5,21 @@
  */
 import { EngineInputError } from './errors.js';
 import { RowProcessor } from './logits.js';
-import { argmax, mulberry32, SamplerScratch, sampleToken } from './sampling.js';
-import type { DecodeOptions, GeneratedCandidate, TextTokenizer } from './types.js';
+import { argmax, mostLikely, mulberry32, SamplerScratch, sampleToken } from './sampling.js';
+import type { DecodeOptions, GeneratedCandidate, TextTokenizer, TokenLogprob } from './types.js';
 
-/** Generated tokens, summed raw log-probability, and whether an end token was produced. */
+/**
+ * Generated tokens, summed raw log-probability, and whether an end token was produced; the raw
+ * log-probability of each chosen token (the end token's last), and the most likely tokens at each
+ * position when `topLogprobs` asks for them.
+ */
 export interface RawCandidate {
   tokens: number[];
   logprob: number;
   finished: boolean;
+  endToken?: number;
+  tokenLogprobs: number[];
+  topLogprobs?: TokenLogprob[][];
 }
 
 /** What decoding needs to know of the model. */
@@ -58,6 +65,9 @@ export function toGenerated(raw: RawCandidate, tokenizer: TextTokenizer): Genera
     logprob: raw.logprob,
     avgLogprob: length > 0 ? raw.logprob / length : 0,
     finished: raw.finished,
+    ...(raw.endToken === undefined ? {} : { endToken: raw.endToken }),
+    tokenLogprobs: raw.tokenLogprobs,
+    ...(raw.topLogprobs ? { topLogprobs: raw.topLogprobs } : {}),
   };
 }
 
@@ -90,17 +100,23 @@ export class SamplingJob implements DecodeJob {
     this.random = mulberry32(options.seed ?? Math.floor(Math.random() * 2 ** 32));
     this.processor = new RowProcessor(context.vocabSize, prompt, options, context.endTokens);
     this.scratch = new SamplerScratch(context.vocabSize);
-    this.candidates = Array.from({ length: count }, () => ({ tokens: [], logprob: 0, finished: false }));
+    const top = options.topLogprobs ?? 0;
+    this.candidates = Array.from({ length: count }, () => ({ tokens: [], logprob: 0, finished: false, tokenLogprobs: [], ...(top > 0 ? { topLogprobs: [] } : {}) }));
   }
 
   /** Picks the next token of `candidate` from its row of raw logits (processed in place, then restored). */
   private choose(raw: Float32Array, rawLogNorm: number, candidate: RawCandidate): void {
+    candidate.topLogprobs?.push(mostLikely(raw, rawLogNorm, this.options.topLogprobs!, this.scratch.indices));
     this.processor.apply(raw, candidate.tokens);
     const token = this.greedy ? argmax(raw) : sampleToken(raw, this.options, this.random, this.scratch);
     this.processor.restore();
-    candidate.logprob += raw[token] - rawLogNorm;
-    if (this.context.endTokens.has(token)) candidate.finished = true;
-    else candidate.tokens.push(token);
+    const logprob = raw[token] - rawLogNorm;
+    candidate.logprob += logprob;
+    candidate.tokenLogprobs.push(logprob);
+    if (this.context.endTokens.has(token)) {
+      candidate.finished = true;
+      candidate.endToken = token;
+    } else candidate.tokens.push(token);
   }
 
   advance(rows: readonly Float32Array[], logNorms: readonly number[]): number[] {

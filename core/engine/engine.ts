@@ -3,75 +3,52 @@ import type { InferenceSession } from 'onnxruntime-node';
 import { BeamJob } from './beam.js';
 import { SamplingJob, toGenerated, type DecodeContext } from './decode.js';
 import { ConcatCacheDecoder, SlotCacheDecoder, type Decoder, type DecoderGraph, type DecoderShape } from './decoder.js';
-import { ModelFolderError, UnsupportedModelError, type EngineDevice } from './errors.js';
+import { UnsupportedModelError, type EngineDevice } from './errors.js';
 import { readModelFolder, type ModelFolder } from './model-folder.js';
-import { ChatTemplateEncoder, templateSpecialTokens } from './prompt/chat-template.js';
-import { DialogueEncoder, dialoGptFormat } from './prompt/dialogue-format.js';
-import type { PromptEncoder } from './prompt/types.js';
+import { loadModelText, ModelTextEngine, type ModelText } from './model-text.js';
 import { DEFAULT_SCHEDULER, DecodeScheduler } from './scheduler.js';
 import { createInferenceSession } from './session.js';
-import { HfTextTokenizer } from './tokenizer.js';
-import type { PromptParts } from '../types.js';
 import type {
-  ChatMessage,
   DecodeOptions,
   DialogueEngine,
-  DialogueFormat,
-  EncodedPrompt,
   EngineOptions,
   GeneratedCandidate,
   GenerateControl,
   ModelInfo,
   ScorePair,
-  TextTokenizer,
+  TokenScores,
 } from './types.js';
 
 /** A loaded engine also tells where its session runs (a GPU may have fallen back to CPU) and which graph it runs. */
 export interface LoadedDialogueEngine extends DialogueEngine {
   readonly device: EngineDevice;
   readonly graph: DecoderGraph;
+  /** Each continuation token's log-probability and its `top` most likely tokens (what `score` sums). */
+  scoreTokens(pairs: ScorePair[], top: number): Promise<TokenScores[]>;
 }
 
-class OnnxDialogueEngine implements LoadedDialogueEngine {
+class OnnxDialogueEngine extends ModelTextEngine implements LoadedDialogueEngine {
   private readonly decodeContext: DecodeContext;
   private readonly scheduler: DecodeScheduler;
 
   constructor(
     readonly info: ModelInfo,
-    readonly tokenizer: TextTokenizer,
-    private readonly prompt: PromptEncoder,
-    readonly format: DialogueFormat | undefined,
+    text: Pick<ModelText, 'tokenizer' | 'prompt' | 'format'>,
     private readonly decoder: Decoder,
-    bosToken: number,
     readonly device: EngineDevice,
     batching: { maxBatchRows?: number; prefillChunk?: number },
   ) {
+    super(text);
     this.decodeContext = { vocabSize: decoder.shape.vocabSize, endTokens: new Set(info.endTokens), contextWindow: info.contextWindow };
     this.scheduler = new DecodeScheduler(
       decoder,
-      { decoder, contextWindow: info.contextWindow, bosToken },
+      { decoder, contextWindow: info.contextWindow, bosToken: info.bosToken },
       { maxRows: batching.maxBatchRows ?? DEFAULT_SCHEDULER.maxRows, prefillChunk: batching.prefillChunk ?? DEFAULT_SCHEDULER.prefillChunk },
     );
   }
 
   get graph(): DecoderGraph {
     return this.decoder.graph;
-  }
-
-  get direction(): 'forward' | 'backward' {
-    return this.prompt.direction;
-  }
-
-  encodeDialogue(parts: PromptParts, reserve: number): EncodedPrompt {
-    return this.prompt.encodeDialogue(parts, reserve);
-  }
-
-  encodeTurns(turns: Parameters<DialogueEngine['encodeTurns']>[0]): number[] {
-    return this.prompt.encodeTurns(turns);
-  }
-
-  encodeMessages(messages: ChatMessage[], options: { addGenerationPrompt: boolean }): number[] {
-    return this.prompt.encodeMessages(messages, options);
   }
 
   async generate(prompt: number[], options: DecodeOptions, control: GenerateControl = {}): Promise<GeneratedCandidate[]> {
@@ -84,20 +61,13 @@ class OnnxDialogueEngine implements LoadedDialogueEngine {
     return this.scheduler.score(pairs);
   }
 
+  scoreTokens(pairs: ScorePair[], top: number): Promise<TokenScores[]> {
+    return this.scheduler.scoreTokens(pairs, top);
+  }
+
   async dispose(): Promise<void> {
     await this.decoder.release();
   }
-}
-
-/** The prompt encoder a folder declares: dialogue_format.json wins, then the chat template, then DialoGPT's format. */
-function promptEncoderOf(folder: ModelFolder, tokenizer: HfTextTokenizer): { prompt: PromptEncoder; format?: DialogueFormat } {
-  if (!folder.format && folder.chatTemplate) {
-    const prompt = new ChatTemplateEncoder(folder.chatTemplate, tokenizer, templateSpecialTokens(folder.tokenizerConfig), folder.contextWindow);
-    return { prompt };
-  }
-  const eosText = folder.endTokenIds.length > 0 ? tokenizer.tokenText(folder.endTokenIds[0]) : undefined;
-  const format = folder.format ?? dialoGptFormat(eosText ?? '<|endoftext|>');
-  return { prompt: new DialogueEncoder(format, tokenizer, folder.contextWindow), format };
 }
 
 /** The graph's own word on its cache: layers, key/value heads, head size and element type. */
@@ -133,17 +103,7 @@ export async function loadEngine(modelDir: string, options: EngineOptions): Prom
   progress(`reading model folder ${modelDir}`, 0);
   const folder = await readModelFolder(modelDir, { dtype: options.dtype, device: options.device === 'webgpu' || options.device === 'cuda' ? 'gpu' : 'cpu' });
   progress('loading tokenizer', 0.2);
-  const tokenizer = new HfTextTokenizer(folder.tokenizerJson, folder.tokenizerConfig);
-  const { prompt, format } = promptEncoderOf(folder, tokenizer);
-  const endTokens = [...folder.endTokenIds];
-  if (format) {
-    const end = tokenizer.tokenId(format.end);
-    if (end === undefined) throw new ModelFolderError(`the end token "${format.end}" of the dialogue format is not in tokenizer.json`, folder.path);
-    if (!endTokens.includes(end)) endTokens.unshift(end);
-  }
-  if (endTokens.length === 0) {
-    throw new ModelFolderError('no end token: config.json and generation_config.json have no eos_token_id', folder.path);
-  }
+  const text = loadModelText(folder);
   // The slot-cache graph when the folder has one (same weights, no per-step cache copies).
   const graphPath = folder.slotCachePath ?? folder.onnxPath;
   progress(`creating ${options.device} session for ${graphPath}`, 0.4);
@@ -157,22 +117,14 @@ export async function loadEngine(modelDir: string, options: EngineOptions): Prom
     throw error;
   }
   const info: ModelInfo = {
-    name: folder.name,
-    path: folder.path,
-    modelType: folder.modelType,
+    ...text.info,
     layers: decoder.shape.layers,
-    heads: folder.heads,
     kvHeads: decoder.shape.kvHeads,
     headDim: decoder.shape.headDim,
-    hidden: folder.hidden,
     vocabSize: decoder.shape.vocabSize,
-    contextWindow: folder.contextWindow,
     dtype: folder.dtype,
     file: graphPath,
-    endTokens,
-    promptFormat: prompt.kind,
-    generation: folder.generation,
   };
   progress(`model ready on ${device}`, 1);
-  return new OnnxDialogueEngine(info, tokenizer, prompt, format, decoder, folder.bosTokenId ?? endTokens[0], device, options);
+  return new OnnxDialogueEngine(info, text, decoder, device, options);
 }

@@ -4,3 +4,4 @@ export { ChatTemplateError, DeviceUnavailableError, EngineInputError, ModelFolde
 export { MODEL_DTYPES } from './dtype.js';
 export { readModelFolder, type DtypeChoice, type ModelFolder } from './model-folder.js';
 export type * from './types.js';
+export { EngineFeatureError, EngineServerClient, RemoteDialogueEngine, RemoteEngineError, type FeatureGap, type ServerFeatures } from './remote/index.js';

@@ -13,7 +13,18 @@ import type { DecodeOptions, DialogueFormat } from './types.js';
 export type DtypeChoice = ModelDtype | 'auto';
 
 /** What a model folder holds, before any session exists. */
-export interface ModelFolder {
+export interface ModelFolder extends ModelDescription {
+  /** The dtype chosen and its standard decoder with past. */
+  dtype: ModelDtype;
+  onnxPath: string;
+  /** banter's slot-cache graph of the same weights and dtype, when the folder has it. */
+  slotCachePath?: string;
+  /** Every dtype the folder has a standard graph for. */
+  availableDtypes: ModelDtype[];
+}
+
+/** A model folder's configs, tokenizer and prompt format: all a remote engine needs of it (no ONNX file). */
+export interface ModelDescription {
   path: string;
   name: string;
   modelType: string;
@@ -38,13 +49,6 @@ export interface ModelFolder {
   chatTemplate?: string;
   tokenizerJson: object;
   tokenizerConfig: Record<string, unknown>;
-  /** The dtype chosen and its standard decoder with past. */
-  dtype: ModelDtype;
-  onnxPath: string;
-  /** banter's slot-cache graph of the same weights and dtype, when the folder has it. */
-  slotCachePath?: string;
-  /** Every dtype the folder has a standard graph for. */
-  availableDtypes: ModelDtype[];
 }
 
 /** Standard decoder file stems: transformers.js' `model`, optimum's merged decoder. */
@@ -207,13 +211,19 @@ export interface ReadModelOptions {
 }
 
 export async function readModelFolder(dir: string, options: ReadModelOptions = {}): Promise<ModelFolder> {
+  const model = await readModelDescription(dir);
+  const graph = chooseGraph(model.path, options.dtype ?? 'auto', options.device ?? 'cpu');
+  return { ...model, dtype: graph.dtype, onnxPath: graph.file, slotCachePath: onnxFile(model.path, SLOT_CACHE_STEM, graph.dtype), availableDtypes: graph.available };
+}
+
+/** Reads a folder's configs, tokenizer and prompt format; needs no ONNX file. */
+export async function readModelDescription(dir: string): Promise<ModelDescription> {
   const path = resolve(dir);
   if (!existsSync(path)) throw new ModelFolderError('model folder not found', path);
   const configPath = join(path, 'config.json');
   const config = (await readJson(configPath, true))!;
   const modelType = typeof config.model_type === 'string' ? config.model_type : 'gpt2';
   checkArchitecture(config, modelType, configPath);
-  const graph = chooseGraph(path, options.dtype ?? 'auto', options.device ?? 'cpu');
   const formatPath = join(path, 'dialogue_format.json');
   const format = await readJson(formatPath, false);
   const generation = (await readJson(join(path, 'generation_config.json'), false)) ?? {};
@@ -221,7 +231,6 @@ export async function readModelFolder(dir: string, options: ReadModelOptions = {
   const heads = requireNumber(config, ['n_head', 'num_attention_heads'], configPath);
   const hidden = requireNumber(config, ['n_embd', 'hidden_size'], configPath);
   const endTokenIds = [...new Set([...tokenIds(config.eos_token_id), ...tokenIds(generation.eos_token_id)])];
-  const slotCache = onnxFile(path, SLOT_CACHE_STEM, graph.dtype);
   return {
     path,
     name: basename(path),
@@ -241,9 +250,5 @@ export async function readModelFolder(dir: string, options: ReadModelOptions = {
     chatTemplate: await readChatTemplate(path, tokenizerConfig),
     tokenizerJson: (await readJson(join(path, 'tokenizer.json'), true))!,
     tokenizerConfig,
-    dtype: graph.dtype,
-    onnxPath: graph.file,
-    slotCachePath: slotCache,
-    availableDtypes: graph.available,
   };
 }

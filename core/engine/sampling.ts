@@ -143,6 +143,12 @@ export function topKIndices(values: ArrayLike<number>, k: number, out: Int32Arra
   return count;
 }
 
+/** The `k` most likely tokens of a raw row of logits and their log-probabilities (`logNorm`: the row's log-normaliser). */
+export function mostLikely(row: Float32Array, logNorm: number, k: number, scratch: Int32Array): [number, number][] {
+  const count = topKIndices(row, Math.min(k, row.length), scratch);
+  return Array.from({ length: count }, (_, i) => [scratch[i], row[scratch[i]] - logNorm] as [number, number]);
+}
+
 export interface SamplerSettings {
   temperature: number;
   topK: number;

@@ -10,8 +10,8 @@
 import { logNormOf, type Decoder, type Scores } from './decoder.js';
 import type { DecodeJob, RawCandidate } from './decode.js';
 import type { KvCache } from './kv-cache.js';
-import { scorePairs, type ScoreContext } from './score.js';
-import type { ScorePair } from './types.js';
+import { scoreTokens, sumLogprobs, type ScoreContext, type ScoreItem } from './score.js';
+import type { ScorePair, TokenScores } from './types.js';
 
 export interface SchedulerOptions {
   /** Rows (candidates of all turns) one decode step may hold; a turn that does not fit waits. */
@@ -45,8 +45,8 @@ interface Entry {
 }
 
 interface ScoreRequest {
-  pairs: ScorePair[];
-  resolve: (scores: number[]) => void;
+  items: ScoreItem[];
+  resolve: (scores: TokenScores[]) => void;
   reject: (error: unknown) => void;
 }
 
@@ -77,9 +77,15 @@ export class DecodeScheduler {
     });
   }
 
-  score(pairs: ScorePair[]): Promise<number[]> {
+  async score(pairs: ScorePair[]): Promise<number[]> {
+    const scores = await this.scoreTokens(pairs, 0);
+    return scores.map((pair) => sumLogprobs(pair.logprobs));
+  }
+
+  /** Each continuation token's log-probability, and its `top` most likely tokens (0: none). */
+  scoreTokens(pairs: ScorePair[], top: number): Promise<TokenScores[]> {
     return new Promise((resolve, reject) => {
-      this.scoring.push({ pairs, resolve, reject });
+      this.scoring.push({ items: pairs.map((pair) => ({ pair, top })), resolve, reject });
       this.wake();
     });
   }
@@ -113,16 +119,16 @@ export class DecodeScheduler {
     const requests = this.scoring;
     this.scoring = [];
     try {
-      const scores = await scorePairs(this.scoreContext, requests.flatMap((request) => request.pairs));
+      const scores = await scoreTokens(this.scoreContext, requests.flatMap((request) => request.items));
       let offset = 0;
       for (const request of requests) {
-        request.resolve(scores.slice(offset, offset + request.pairs.length));
-        offset += request.pairs.length;
+        request.resolve(scores.slice(offset, offset + request.items.length));
+        offset += request.items.length;
       }
     } catch (error) {
       // One bad request (a pair too long for the window) must not fail the others: retry them apart.
       if (requests.length === 1) requests[0].reject(error);
-      else for (const request of requests) await scorePairs(this.scoreContext, request.pairs).then(request.resolve, request.reject);
+      else for (const request of requests) await scoreTokens(this.scoreContext, request.items).then(request.resolve, request.reject);
     }
   }
 

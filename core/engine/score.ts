@@ -6,7 +6,8 @@
  */
 import { EngineInputError } from './errors.js';
 import { logNormOf, type Decoder } from './decoder.js';
-import type { ScorePair } from './types.js';
+import { mostLikely } from './sampling.js';
+import type { ScorePair, TokenScores } from './types.js';
 
 /**
  * Upper bound on one pass's logits ([batch, length, vocab] float32): 512 MB, so that 16 MMI pairs
@@ -22,8 +23,20 @@ export interface ScoreContext {
   bosToken: number;
 }
 
+/** A pair to score, with how many most likely tokens to report at each continuation position (0: none). */
+export interface ScoreItem {
+  pair: ScorePair;
+  top: number;
+}
+
+interface Sequence {
+  tokens: number[];
+  continuationLength: number;
+  top: number;
+}
+
 /** The pair's token sequence: context truncated from the left to fit the window; continuation kept. */
-function sequenceOf(pair: ScorePair, context: ScoreContext): { tokens: number[]; continuationLength: number } {
+function sequenceOf({ pair, top }: ScoreItem, context: ScoreContext): Sequence {
   const prefix = pair.context.length > 0 ? pair.context : [context.bosToken];
   const room = context.contextWindow - pair.continuation.length;
   if (room < 1) {
@@ -31,10 +44,10 @@ function sequenceOf(pair: ScorePair, context: ScoreContext): { tokens: number[];
       `continuation of ${pair.continuation.length} tokens does not fit the model's context window (${context.contextWindow})`,
     );
   }
-  return { tokens: [...prefix.slice(-room), ...pair.continuation], continuationLength: pair.continuation.length };
+  return { tokens: [...prefix.slice(-room), ...pair.continuation], continuationLength: pair.continuation.length, top };
 }
 
-async function scoreChunk(context: ScoreContext, sequences: { tokens: number[]; continuationLength: number }[]): Promise<number[]> {
+async function scoreChunk(context: ScoreContext, sequences: Sequence[]): Promise<TokenScores[]> {
   const { decoder } = context;
   const vocab = decoder.shape.vocabSize;
   const batch = sequences.length;
@@ -52,25 +65,39 @@ async function scoreChunk(context: ScoreContext, sequences: { tokens: number[]; 
   });
   const outputs = await decoder.logitsOnly({ inputIds, batch, seq: width, attentionMask, positionIds });
   const data = outputs.logits;
-  const scores = sequences.map(({ tokens, continuationLength }, row) => {
-    let sum = 0;
+  const scratch = new Int32Array(Math.max(1, ...sequences.map((sequence) => sequence.top)));
+  return sequences.map(({ tokens, continuationLength, top }, row) => {
+    const scores: TokenScores = { logprobs: [], ...(top > 0 ? { top: [] } : {}) };
     for (let i = tokens.length - continuationLength; i < tokens.length; i++) {
       // Token at sequence index i is predicted by the logits at index i - 1 (padded offset).
       const position = width - tokens.length + i - 1;
       const index = row * width + position;
       const predictor = data.subarray(index * vocab, (index + 1) * vocab);
-      sum += predictor[tokens[i]] - logNormOf(outputs, index, predictor);
+      const logNorm = logNormOf(outputs, index, predictor);
+      scores.logprobs.push(predictor[tokens[i]] - logNorm);
+      scores.top?.push(mostLikely(predictor, logNorm, top, scratch));
     }
-    return sum;
+    return scores;
   });
-  return scores;
+}
+
+/** The sum of a pair's token log-probabilities, added in order (as the score of the pair). */
+export function sumLogprobs(logprobs: readonly number[]): number {
+  let sum = 0;
+  for (const logprob of logprobs) sum += logprob;
+  return sum;
 }
 
 export async function scorePairs(context: ScoreContext, pairs: ScorePair[]): Promise<number[]> {
+  return (await scoreTokens(context, pairs.map((pair) => ({ pair, top: 0 })))).map((scores) => sumLogprobs(scores.logprobs));
+}
+
+/** Each continuation token's log-probability (and most likely tokens) for every item, in batched passes. */
+export async function scoreTokens(context: ScoreContext, items: ScoreItem[]): Promise<TokenScores[]> {
   const vocab = context.decoder.shape.vocabSize;
-  const results = new Array<number>(pairs.length).fill(0);
+  const results: TokenScores[] = items.map(({ top }) => ({ logprobs: [], ...(top > 0 ? { top: [] } : {}) }));
   // Only pairs with a continuation need the model; chunks keep each pass's logits bounded.
-  const pending = pairs.flatMap((pair, index) => (pair.continuation.length > 0 ? [{ index, ...sequenceOf(pair, context) }] : []));
+  const pending = items.flatMap((item, index) => (item.pair.continuation.length > 0 ? [{ index, ...sequenceOf(item, context) }] : []));
   let start = 0;
   while (start < pending.length) {
     let end = start;

@@ -28,7 +28,18 @@ export interface DecodeOptions {
   beamWidth: number;
   /** Beam score = sum logprob / length ** lengthPenalty. */
   lengthPenalty: number;
+  /** Also report, per generated token, this many most likely tokens of the raw distribution (default 0: none). */
+  topLogprobs?: number;
 }
+
+/** A token and its log-probability under the model's raw distribution. */
+export type TokenLogprob = [token: number, logprob: number];
+
+/**
+ * What a caller will use that an engine may lack: a remote engine's server may not score
+ * (echo + logprobs) or run beam search. A local engine has them all.
+ */
+export type EngineFeature = 'score' | 'beam';
 
 export interface EngineOptions {
   /**
@@ -54,16 +65,24 @@ export interface EngineOptions {
   prefillChunk?: number;
   /** Progress while loading (read, tokenizer, session). */
   onProgress?: (message: string, fraction?: number) => void;
+  /** Features the caller will use: loading fails with a clear error when the engine lacks one (a remote server). */
+  requires?: EngineFeature[];
 }
 
 export interface GeneratedCandidate {
   text: string;
   tokens: number[];
-  /** Summed log-probability of the generated tokens (after temperature? no: under the model's raw distribution). */
+  /** Summed log-probability of the generated tokens under the model's raw distribution (no temperature or penalties). */
   logprob: number;
   avgLogprob: number;
   /** Whether the candidate ended with the end token (false: cut by maxNewTokens). */
   finished: boolean;
+  /** The end token it stopped at, when `finished` (a chat model may have several). */
+  endToken?: number;
+  /** Each generated token's raw log-probability, then the end token's when `finished` (they sum to `logprob`). */
+  tokenLogprobs: number[];
+  /** With `topLogprobs`: the most likely tokens at each position of `tokenLogprobs`, most likely first. */
+  topLogprobs?: TokenLogprob[][];
 }
 
 export interface GenerateControl {
@@ -73,6 +92,12 @@ export interface GenerateControl {
 export interface ScorePair {
   context: number[];
   continuation: number[];
+}
+
+/** log p of each continuation token of a scored pair (they sum to its score), with the most likely tokens when asked. */
+export interface TokenScores {
+  logprobs: number[];
+  top?: TokenLogprob[][];
 }
 
 /**
@@ -115,11 +140,13 @@ export interface ModelInfo {
   vocabSize: number;
   /** Maximum sequence length. */
   contextWindow: number;
-  /** The dtype of the ONNX file that runs, and that file. */
-  dtype: ModelDtype;
+  /** The dtype of the ONNX file that runs, and that file (on an engine server: its URL and model; `unknown` when it does not say). */
+  dtype: ModelDtype | 'unknown';
   file: string;
   /** Tokens that end a reply. */
   endTokens: number[];
+  /** Put before an empty scoring context, so that the first continuation token has a predictor. */
+  bosToken: number;
   /** How prompts are written: the folder's chat template, or its dialogue_format.json. */
   promptFormat: 'chat-template' | 'dialogue-format';
   /** Default decoding options from generation_config.json. */
@@ -163,5 +190,7 @@ export interface DialogueEngine {
   generate(prompt: number[], options: DecodeOptions, control?: GenerateControl): Promise<GeneratedCandidate[]>;
   /** log p(continuation | context) for each pair, in batched forward passes. */
   score(pairs: ScorePair[]): Promise<number[]>;
+  /** Features this engine cannot serve, each with why (a remote server that lacks them); absent: none. */
+  readonly missing?: ReadonlyMap<EngineFeature, string>;
   dispose(): Promise<void>;
 }

@@ -90,7 +90,7 @@ export function createMmiPlugin(): Plugin<MmiConfig> {
 
     async setup(bot: BotHost, value: MmiConfig) {
       config = value;
-      backward = await bot.loadEngine(config.model ?? SHIPPED_BACKWARD_MODEL());
+      backward = await bot.loadEngine(config.model ?? SHIPPED_BACKWARD_MODEL(), { requires: ['score'] });
       if (backward.direction !== 'backward') {
         throw new MmiFormatError(
           `plugins.mmi.model ${backward.info.path} is a "${backward.direction}" model; MMI needs a backward one: set "direction": "backward" in its dialogue_format.json (and "prefix" for a two-way model's direction token)`,

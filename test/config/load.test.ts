@@ -38,7 +38,7 @@ describe('the default config', () => {
     const loaded = await loadConfig(undefined, { env: {} });
     expect(loaded.file).toBeUndefined();
     expect(loaded.dir).toBe(join(defaultConfigFile(), '..'));
-    expect(loaded.config.engine).toEqual({ model: '../models/banter-chat', device: 'cpu', fallback: 'cpu', dtype: 'auto', maxConcurrentGenerations: 16, maxBatchRows: 64, prefillChunk: 256 });
+    expect(loaded.config.engine).toEqual({ model: '../models/banter-chat', device: 'cpu', fallback: 'cpu', dtype: 'auto', maxConcurrentGenerations: 16, maxBatchRows: 64, prefillChunk: 256, timeoutMs: 120000, retryForMs: 30000 });
     expect(loaded.config.decoding).toEqual({
       strategy: 'sample', numCandidates: 8, temperature: 0.8, topK: 40, topP: 0.9, repetitionPenalty: 1,
       noRepeatNgramSize: 3, minNewTokens: 1, maxNewTokens: 40, beamWidth: 4, lengthPenalty: 1,
@@ -140,7 +140,7 @@ describe('config errors name the file, the JSON path and what was expected', () 
     const error = await loadError(file);
     expect(error.path).toBe('/engine/devcie');
     expect(error.message).toBe(
-      `${file}: /engine/devcie: expected one of model, device, fallback, cudaFallback, dtype, intraOpThreads, interOpThreads, maxConcurrentGenerations, maxBatchRows, prefillChunk (unknown property; did you mean "device"?)`,
+      `${file}: /engine/devcie: expected one of model, device, fallback, cudaFallback, dtype, intraOpThreads, interOpThreads, maxConcurrentGenerations, maxBatchRows, prefillChunk, url, apiKey, servedModel, timeoutMs, retryForMs (unknown property; did you mean "device"?)`,
     );
   });
 
@@ -261,6 +261,19 @@ describe('environment variables', () => {
     expect(loaded.warnings).toHaveLength(1);
     expect(loaded.warnings![0]).toMatch(new RegExp(`^${escape(file)}: /adapters/discord/token: holds a literal secret`));
     expect(loaded.warnings![0]).not.toContain('abc.def.ghi');
+  });
+
+  test('engine.url and engine.apiKey: the key from the environment, a literal one warned about, a URL checked', async () => {
+    const file = await configFile('engine:\n  model: m\n  url: http://gpu-box:8000/v1\n  apiKey: ${ENGINE_KEY}\n');
+    const loaded = await loadConfig(file, { env: { ENGINE_KEY: 'k-123' } });
+    expect(loaded.config.engine).toMatchObject({ url: 'http://gpu-box:8000/v1', apiKey: 'k-123', timeoutMs: 120000, retryForMs: 30000 });
+    expect(loaded.warnings).toEqual([]);
+    const literal = await loadConfig(await configFile('engine:\n  model: m\n  url: http://gpu-box:8000/v1\n  apiKey: sk-literal\n'), { env: {} });
+    expect(literal.warnings).toHaveLength(1);
+    expect(literal.warnings![0]).toMatch(/\/engine\/apiKey: holds a literal secret/);
+    expect(literal.warnings![0]).not.toContain('sk-literal');
+    const error = await loadError(await configFile('engine:\n  model: m\n  url: gpu-box:8000\n'));
+    expect(error.path).toBe('/engine/url');
   });
 });
 
