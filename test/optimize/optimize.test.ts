@@ -80,7 +80,8 @@ describe.each(CASES)('$folder $dtype', ({ folder, dtype, source }) => {
     await slot.release();
   });
 
-  it.runIf(dtype === 'fp32')("gives torch's logits (expected.json)", async () => {
+  // Torch's logits are float32: the other dtypes are checked against their own standard graph above.
+  if (dtype === 'fp32') it("gives torch's logits (expected.json)", async () => {
     const expected = JSON.parse(readFileSync(path.join(dir, 'expected.json'), 'utf8')) as { prompt_ids: number[]; last_logits: number[] };
     const slot = await InferenceSession.create(slotFile(), SESSION);
     const standard = await InferenceSession.create(sourceFile(), SESSION);

@@ -177,7 +177,10 @@ export async function optimizeModelFolder(dir: string, options: OptimizeOptions 
     await standardSession?.release();
     await slotSession?.release();
   }
-  const allowed = options.tolerance ?? tolerance(floatType, comparison.maxLogit);
+  // float16 weights (also in an export with float32 inputs and outputs) set the precision.
+  const lmHead = weights.lmHead.node;
+  const weightType = graph.elemType(lmHead.input[lmHead.op_type === 'MatMulNBits' ? 2 : 1]);
+  const allowed = options.tolerance ?? tolerance(weightType === DataType.FLOAT16 ? DataType.FLOAT16 : floatType, comparison.maxLogit);
   const worst = Math.max(comparison.maxLogitDiff, comparison.maxLogNormDiff);
   if (!(worst <= allowed)) {
     await rm(pending, { force: true });

@@ -186,11 +186,16 @@ export function buildSlotGraph(input: SlotGraphInput): ModelProto {
     return g.one('Mul', [g.one('Div', [x, g.one('Sqrt', [g.one('Add', [meanSquare, epsilon])])]), scale]);
   };
 
-  /** The source's projection op on `x` (rows), with its constant inputs carried over, then its bias. */
+  /**
+   * The source's projection op on `x` (rows), with its constant inputs carried over, then its bias.
+   * It runs in the type of its weights (a float16 export with float32 inputs and outputs computes
+   * in float16 inside), between Casts where that is not the graph's float type.
+   */
   const project = (projection: Projection, x: string) => {
     const node = projection.node;
-    const inputs = [x, ...node.input.slice(1).map((name) => (name ? g.importConstant(name) : name))];
-    let y = g.one(node.op_type, inputs, node.attribute ?? [], undefined, node.domain);
+    const type = source.elemType(node.input[node.op_type === 'MatMulNBits' ? 2 : 1]) ?? T;
+    const inputs = [g.cast(x, T, type), ...node.input.slice(1).map((name) => (name ? g.importConstant(name) : name))];
+    let y = g.cast(g.one(node.op_type, inputs, node.attribute ?? [], undefined, node.domain), type, T);
     if (projection.bias) y = g.one('Add', [y, g.importAs(projection.bias, T)]);
     return y;
   };
