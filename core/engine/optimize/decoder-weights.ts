@@ -93,9 +93,13 @@ export function projectionOutput(graph: SourceGraph, projection: Projection): st
   return projection.bias ? graph.consumers(out)[0].output[0] : out;
 }
 
-/** The RMSNorm weight applied to produce `normed`. */
+/** Ops that only move or select values: an RMSNorm's result may pass them before a projection. */
+const LAYOUT_OPS = new Set(['Cast', 'Identity', 'Reshape', 'Squeeze', 'Unsqueeze', 'Slice', 'Gather']);
+
+/** The RMSNorm weight applied to produce `normed` (seen through layout ops: num_logits_to_keep slices the last norm's rows). */
 function normWeight(graph: SourceGraph, normed: string, hidden: number, what: string): string {
-  const node = graph.producer(throughCasts(graph, normed));
+  let node = graph.producer(normed);
+  while (node && LAYOUT_OPS.has(node.op_type) && !graph.isConstant(node.input[0])) node = graph.producer(node.input[0]);
   if (node?.op_type === 'SimplifiedLayerNormalization') return node.input[1];
   if (node?.op_type === 'SkipSimplifiedLayerNormalization') return node.input[2];
   if (node?.op_type === 'Mul') {
