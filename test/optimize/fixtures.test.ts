@@ -16,7 +16,7 @@ const FIXTURES = fileURLToPath(new URL('../fixtures/', import.meta.url));
 env.allowRemoteModels = false;
 env.localModelPath = FIXTURES;
 
-type Dtype = 'fp32' | 'fp16' | 'q4';
+type Dtype = 'fp32' | 'fp16' | 'q4' | 'q4f16';
 interface Case {
   folder: string;
   file: string;
@@ -29,14 +29,15 @@ const CASES: Case[] = [
   { folder: 'tiny-llama', file: 'model.onnx', dtype: 'fp32' },
   { folder: 'tiny-llama', file: 'model_fp16.onnx', dtype: 'fp16' },
   { folder: 'tiny-llama', file: 'model_q4.onnx', dtype: 'q4' },
+  { folder: 'tiny-llama', file: 'model_q4f16.onnx', dtype: 'q4f16' },
   { folder: 'tiny-qwen2', file: 'model.onnx', dtype: 'fp32' },
   { folder: 'tiny-gemma', file: 'model.onnx', dtype: 'fp32' },
   { folder: 'tiny-phi3', file: 'model.onnx', dtype: 'fp32' },
   { folder: 'tiny-llama-merged', file: 'decoder_model_merged.onnx', dtype: 'fp32', modelFileName: 'decoder_model_merged' },
 ];
 
-/** Largest difference allowed between two runs of one graph (different shapes, threads, kernels). */
-const SAME_GRAPH: Record<Dtype, number> = { fp32: 1e-4, fp16: 3e-2, q4: 1e-4 };
+/** Largest difference allowed between two runs of one graph (different shapes, threads, kernels; float16 logits near 30 are 0.03 apart). */
+const SAME_GRAPH: Record<Dtype, number> = { fp32: 1e-4, fp16: 0.1, q4: 1e-4, q4f16: 0.1 };
 
 interface Expected {
   prompt: string;
@@ -113,7 +114,7 @@ describe.each(CASES)('$folder/onnx/$file', (c) => {
     await session.release();
   });
 
-  it("gives torch's logits (exactly for fp32, closely for fp16, correlated for q4)", async () => {
+  it("gives torch's logits (exactly for fp32, closely for fp16, correlated for 4 bits)", async () => {
     const { session, shape } = await open(c);
     const ids = [expected.prompt_ids];
     const mask = [ids[0].map(() => 1)];

@@ -62,6 +62,8 @@ export async function runStandardStep(session: InferenceSession, shape: Standard
   };
   if (session.inputNames.includes('position_ids')) feeds.position_ids = int64(step.positions);
   if (session.inputNames.includes('use_cache_branch')) feeds.use_cache_branch = new Tensor('bool', [step.past !== null], [1]);
+  // Newer exports can skip the logits of all but the last positions; 0 keeps them all.
+  if (session.inputNames.includes('num_logits_to_keep')) feeds.num_logits_to_keep = new Tensor('int64', new BigInt64Array([0n]), []);
   const empty = () =>
     new Tensor(shape.cacheType, shape.cacheType === 'float16' ? new Uint16Array(0) : new Float32Array(0), [batch, shape.kvHeads, 0, shape.headDim]);
   for (let layer = 0; layer < shape.layers; layer++) {
