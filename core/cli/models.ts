@@ -1,7 +1,8 @@
-/** `banter models check | pull`: look at a model folder, or fetch one from the Hugging Face hub. */
+/** `banter models check | pull | optimize`: look at a model folder, fetch one from the Hugging Face hub, or write its faster graph. */
 import { basename, resolve } from 'node:path';
 import type { Command as Program } from 'commander';
 import { MODEL_DTYPES, type DtypeChoice, type ModelDtype } from '../engine/index.js';
+import { optimizeModelFolder } from '../engine/optimize/index.js';
 import { checkModelFolder } from '../models/check.js';
 import { pullModel } from '../models/pull.js';
 
@@ -48,6 +49,17 @@ export function registerModelCommands(program: Program): void {
       for (const problem of report.problems) console.error(`problem: ${problem}`);
       console.log(report.problems.length === 0 ? 'OK: banter can run this folder' : `${report.problems.length} problem(s)`);
       if (report.problems.length > 0) process.exitCode = 1;
+    });
+  models
+    .command('optimize')
+    .description("Write banter's slot-cache graph of a Llama-family folder's weights (onnx/decoder_slot_cache*.onnx), kept only if its logits match the standard graph's")
+    .argument('<folder>', 'model folder with a standard ONNX export (llama, mistral, qwen2, gemma, phi3)')
+    .option('--dtype <dtype>', 'which export to convert: fp32, fp16, q4 or q4f16', 'fp32')
+    .action(async (folder: string, options: { dtype: string }) => {
+      const result = await optimizeModelFolder(folder, { dtype: options.dtype as never, onProgress: (message) => process.stderr.write(`${message}\n`) });
+      console.log(
+        `wrote ${result.written.join(', ')}: ${result.modelType}, ${result.layers} layers; its logits match ${result.source} within ${result.maxLogitDiff.toExponential(2)} (accepted up to ${result.tolerance.toExponential(2)}). The engine runs it from now on.`,
+      );
     });
   models
     .command('pull')

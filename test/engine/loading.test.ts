@@ -86,7 +86,7 @@ describe('CUDA requested without CUDA binaries', () => {
     expect((error as Error).message).toContain('npm install --onnxruntime-node-install=cuda12');
   });
 
-  it('falls back to CPU with a warning when cudaFallback is set', async () => {
+  it('falls back to CPU with a warning when fallback is cpu', async () => {
     const messages: string[] = [];
     const engine = await loadEngine(FIXTURE, { device: 'cuda', fallback: 'cpu', onProgress: (message) => messages.push(message) });
     expect(engine.device).toBe('cpu');

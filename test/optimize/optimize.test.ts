@@ -10,7 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InferenceSession } from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConcatCacheDecoder, SlotCacheDecoder } from '../../core/engine/decoder.js';
+import { loadEngine } from '../../core/engine/index.js';
 import { DataType, decodeModel } from '../../core/engine/optimize/onnx-proto.js';
 import { DTYPE_SUFFIXES, optimizeModelFolder, tolerance, type OptimizeDtype, type OptimizeResult } from '../../core/engine/optimize/index.js';
 import { standardGraphShape } from '../../core/engine/optimize/standard-graph.js';
@@ -97,37 +97,24 @@ describe.each(CASES)('$folder $dtype', ({ folder, dtype, source }) => {
   });
 });
 
-describe("the engine's decoders", () => {
-  it('SlotCacheDecoder runs the converted graph with the logits ConcatCacheDecoder gets from the standard one', async () => {
+describe('the engine on a converted folder', () => {
+  it('runs the slot-cache graph and decodes and scores as on the standard graph', async () => {
     const dir = copyOf('tiny-llama');
     await optimizeModelFolder(dir);
-    const config = JSON.parse(readFileSync(path.join(dir, 'config.json'), 'utf8')) as Record<string, number>;
-    const shape = { layers: config.num_hidden_layers, heads: config.num_key_value_heads, headDim: config.head_dim, vocabSize: config.vocab_size };
-    const slot = new SlotCacheDecoder(await InferenceSession.create(path.join(dir, 'onnx', 'decoder_slot_cache.onnx'), SESSION), shape);
-    const standard = new ConcatCacheDecoder(await InferenceSession.create(path.join(dir, 'onnx', 'model.onnx'), SESSION), shape);
-    const prompt = [5, 17, 42, 99, 7];
-    const inputs = (ids: number[], past: number) => ({
-      inputIds: BigInt64Array.from(ids, BigInt),
-      batch: 1,
-      seq: ids.length,
-      attentionMask: new BigInt64Array(past + ids.length).fill(1n),
-      positionIds: BigInt64Array.from(ids, (_, i) => BigInt(past + i)),
-    });
-    let ours = await slot.forward({ ...inputs(prompt, 0), past: null, reserve: 12 });
-    let theirs = await standard.forward({ ...inputs(prompt, 0), past: null });
-    for (let step = 0; step < 4; step++) {
-      const a = ours.logits.data as Float32Array;
-      const b = theirs.logits.data as Float32Array;
-      expect(a.length).toBe(b.length);
-      expect(a.reduce((most, value, i) => Math.max(most, Math.abs(value - b[i])), 0)).toBeLessThan(1e-4);
-      const last = b.subarray(b.length - shape.vocabSize);
-      const next = last.indexOf(Math.max(...last));
-      const length = prompt.length + step;
-      ours = await slot.forward({ ...inputs([next], length), past: ours.present });
-      theirs = await standard.forward({ ...inputs([next], length), past: theirs.present });
+    const slot = await loadEngine(dir, { device: 'cpu', fallback: 'fail' });
+    const standard = await loadEngine(path.join(FIXTURES, 'tiny-llama'), { device: 'cpu', fallback: 'fail' });
+    expect([slot.graph, standard.graph]).toEqual(['slot-cache', 'standard']);
+    const prompt = slot.encodeMessages([{ role: 'user', content: 'Hello there, how are you?' }], { addGenerationPrompt: true });
+    const options = { strategy: 'sample' as const, numCandidates: 4, temperature: 1, topK: 0, topP: 1, repetitionPenalty: 1, noRepeatNgramSize: 0, minNewTokens: 0, maxNewTokens: 10, beamWidth: 1, lengthPenalty: 1, seed: 4 };
+    for (const decoding of [options, { ...options, strategy: 'beam' as const, beamWidth: 3, numCandidates: 3 }]) {
+      const [a, b] = await Promise.all([slot.generate(prompt, decoding), standard.generate(prompt, decoding)]);
+      expect(a.map((c) => c.tokens)).toEqual(b.map((c) => c.tokens));
+      a.forEach((candidate, i) => expect(candidate.logprob).toBeCloseTo(b[i].logprob, 3));
     }
-    await slot.release();
-    await standard.release();
+    const pairs = [{ context: prompt, continuation: [5, 17, 42] }, { context: prompt.slice(0, 4), continuation: [99, 7] }];
+    const [sa, sb] = await Promise.all([slot.score(pairs), standard.score(pairs)]);
+    sa.forEach((score, i) => expect(score).toBeCloseTo(sb[i], 3));
+    await Promise.all([slot.dispose(), standard.dispose()]);
   });
 });
 

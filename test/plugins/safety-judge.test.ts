@@ -44,7 +44,7 @@ describe('a causal LM as a judge rule model', () => {
   let session: InferenceSession;
 
   beforeAll(async () => {
-    engine = await loadEngine(FIXTURE_MODEL, { device: 'cpu', cudaFallback: true });
+    engine = await loadEngine(FIXTURE_MODEL, { device: 'cpu', fallback: 'cpu' });
     session = await InferenceSession.create(`${FIXTURE_MODEL}/onnx/model.onnx`);
   });
   afterAll(async () => {

@@ -74,9 +74,11 @@ class GraphBuilder {
     return this.op(type, inputs, attributes, output ? [output] : undefined, domain)[0];
   }
 
+  /** A named constant, made once however often it is asked for. */
   constant(name: string, type: number, dims: number[], values: ArrayLike<number>): string {
-    this.initializers.push(tensorOf(`banter/${name}`, type, dims, values));
-    return `banter/${name}`;
+    const full = `banter/${name}`;
+    if (!this.initializers.some((tensor) => tensor.name === full)) this.initializers.push(tensorOf(full, type, dims, values));
+    return full;
   }
 
   ints(name: string, values: number[]): string {
@@ -207,14 +209,15 @@ export function buildSlotGraph(input: SlotGraphInput): ModelProto {
   let x = g.cast(g.one('Reshape', [g.one('Gather', [g.importConstant(weights.embedding), 'input_ids']), rowsShape]), source.elemType(weights.embedding), T);
   if (weights.embeddingScale) x = g.one('Mul', [x, g.importAs(weights.embeddingScale, T)]);
   const queryScale = g.constant('query_scale', T, [], [headDim ** -0.5]);
-  const qkvSplit = g.ints('qkv_split', [heads * headDim, kvHeads * headDim, kvHeads * headDim]);
-  const gateUpSplit = g.ints('gate_up_split', [config.intermediate, config.intermediate]);
+  // Split sizes of fused projections (Phi-3), made only when a layer needs them: unused constants are dead weight.
+  const qkvSplit = () => g.ints('qkv_split', [heads * headDim, kvHeads * headDim, kvHeads * headDim]);
+  const gateUpSplit = () => g.ints('gate_up_split', [config.intermediate, config.intermediate]);
 
   weights.layers.forEach((layer, i) => {
     const normed = rmsNorm(x, layer.inputNorm);
     let query: string, key: string, value: string;
     if ('qkv' in layer.attention) {
-      [query, key, value] = g.op('Split', [project(layer.attention.qkv, normed), qkvSplit], [attr.int('axis', 1)], [`query_${i}`, `key_${i}`, `value_${i}`]);
+      [query, key, value] = g.op('Split', [project(layer.attention.qkv, normed), qkvSplit()], [attr.int('axis', 1)], [`query_${i}`, `key_${i}`, `value_${i}`]);
     } else {
       query = project(layer.attention.q, normed);
       key = project(layer.attention.k, normed);
@@ -237,7 +240,7 @@ export function buildSlotGraph(input: SlotGraphInput): ModelProto {
     const normed2 = rmsNorm(x, layer.postAttentionNorm);
     let gate: string, up: string;
     if ('gateUp' in layer.mlp) {
-      [gate, up] = g.op('Split', [project(layer.mlp.gateUp, normed2), gateUpSplit], [attr.int('axis', 1)], [`gate_${i}`, `up_${i}`]);
+      [gate, up] = g.op('Split', [project(layer.mlp.gateUp, normed2), gateUpSplit()], [attr.int('axis', 1)], [`gate_${i}`, `up_${i}`]);
     } else {
       gate = project(layer.mlp.gate, normed2);
       up = project(layer.mlp.up, normed2);
