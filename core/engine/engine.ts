@@ -4,12 +4,13 @@ import { BeamJob } from './beam.js';
 import { SamplingJob, toGenerated, type DecodeContext } from './decode.js';
 import { ConcatCacheDecoder, SlotCacheDecoder, type Decoder, type DecoderGraph, type DecoderShape } from './decoder.js';
 import { ModelFolderError, UnsupportedModelError, type EngineDevice } from './errors.js';
+import { GpuCacheDecoder } from './gpu-decoder.js';
 import { readModelFolder, type ModelFolder } from './model-folder.js';
 import { ChatTemplateEncoder, templateSpecialTokens } from './prompt/chat-template.js';
 import { DialogueEncoder, dialoGptFormat } from './prompt/dialogue-format.js';
 import type { PromptEncoder } from './prompt/types.js';
 import { DEFAULT_SCHEDULER, DecodeScheduler } from './scheduler.js';
-import { createInferenceSession } from './session.js';
+import { createInferenceSession, DEVICE_OUTPUT_DEVICES } from './session.js';
 import { HfTextTokenizer } from './tokenizer.js';
 import type { PromptParts } from '../types.js';
 import type {
@@ -144,14 +145,16 @@ export async function loadEngine(modelDir: string, options: EngineOptions): Prom
   if (endTokens.length === 0) {
     throw new ModelFolderError('no end token: config.json and generation_config.json have no eos_token_id', folder.path);
   }
-  // The slot-cache graph when the folder has one (same weights, no per-step cache copies).
-  const graphPath = folder.slotCachePath ?? folder.onnxPath;
-  progress(`creating ${options.device} session for ${graphPath}`, 0.4);
-  const { session, device } = await createInferenceSession(graphPath, options);
+  // On a GPU that can keep outputs in device memory (WebGPU), the standard graph with its cache left
+  // there; elsewhere the slot-cache graph when the folder has one (same weights, no per-step cache copies).
+  const graphFor = (device: EngineDevice) => (DEVICE_OUTPUT_DEVICES.has(device) ? folder.onnxPath : (folder.slotCachePath ?? folder.onnxPath));
+  progress(`creating ${options.device} session`, 0.4);
+  const { session, device, path: graphPath, deviceOutputs } = await createInferenceSession(graphFor, options, { deviceOutputs: true });
   let decoder: Decoder;
   try {
     const { graph, shape } = decoderShape(session, folder, graphPath);
-    decoder = graph === 'slot-cache' ? new SlotCacheDecoder(session, shape) : new ConcatCacheDecoder(session, shape);
+    if (deviceOutputs) decoder = new GpuCacheDecoder(session, shape, device);
+    else decoder = graph === 'slot-cache' ? new SlotCacheDecoder(session, shape) : new ConcatCacheDecoder(session, shape);
   } catch (error) {
     await session.release();
     throw error;
@@ -173,6 +176,6 @@ export async function loadEngine(modelDir: string, options: EngineOptions): Prom
     promptFormat: prompt.kind,
     generation: folder.generation,
   };
-  progress(`model ready on ${device}`, 1);
+  progress(`model ready on ${device} (${graphPath}${deviceOutputs ? ', key/value cache in GPU memory' : ''})`, 1);
   return new OnnxDialogueEngine(info, tokenizer, prompt, format, decoder, folder.bosTokenId ?? endTokens[0], device, options);
 }

@@ -1,7 +1,8 @@
 /**
  * The benchmark's floor must make exactly banter's `session.run` calls (same graph, inputs and shapes),
  * or its ratio would compare different work. Both systems run on the fixture while every call's
- * input shapes are recorded.
+ * input shapes are recorded: on the CPU every call, on WebGPU the decoder's (banter's row-joining and
+ * scores helper sessions are its own work, which the floor leaves out).
  */
 import { InferenceSession, type Tensor } from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +12,7 @@ import { createFloorSystem } from '../../bench/engine/systems/floor.js';
 import type { BenchSystem } from '../../bench/engine/systems/system.js';
 import { SCENARIOS, type ScenarioName } from '../../bench/engine/types.js';
 import { FIXTURE } from '../engine/helpers.js';
+import { WEBGPU_REQUIRED, webGpuUnavailable } from '../engine/webgpu-env.js';
 
 const THREADS = { intraOp: 1, interOp: 1, spinning: false };
 
@@ -52,5 +54,20 @@ describe('the benchmark floor', () => {
     expect(banter.length).toBeGreaterThan(0);
     expect(banter.every((call) => call.includes('cache.0.key'))).toBe(true);
     expect(floor).toEqual(banter);
+  });
+});
+
+const webgpu = (await webGpuUnavailable()) === undefined || WEBGPU_REQUIRED;
+
+describe.runIf(webgpu)('the benchmark floor on webgpu', () => {
+  // 64 candidates on lavapipe only take longer: their shapes follow the same code as 16.
+  it.each(SCENARIOS.filter((name) => name !== 'sample-64x32').map((name) => [name]))('makes banter’s decoder calls in %s', async (name: ScenarioName) => {
+    const { workload } = buildScenario(name, model, 1);
+    const decoderCalls = (all: string[]) => all.filter((call) => call.includes('input_ids['));
+    const banter = await recordRun(await createBanterSystem(FIXTURE, workload, THREADS, 'webgpu'));
+    const floor = await recordRun(await createFloorSystem(FIXTURE, workload, THREADS, 'webgpu'));
+    expect(decoderCalls(banter).length).toBeGreaterThan(0);
+    expect(decoderCalls(banter).every((call) => call.includes('past_key_values.0.key'))).toBe(true);
+    expect(floor).toEqual(decoderCalls(banter));
   });
 });

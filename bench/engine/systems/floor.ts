@@ -1,20 +1,21 @@
 /**
  * The floor: bare onnxruntime-node `InferenceSession.run` calls with inputs built before the clock
- * starts, on the graph banter runs (the slot-cache graph when the folder has one, else the standard
- * one), in the sequence and at the shapes banter's engine uses: generation is one prefill at batch 1
- * over the prompt, then one call per further token at batch N x 1; scoring is one call over the
- * left-padded pairs. On the standard graph each step's past is the previous call's `present`; on the
- * slot-cache graph every call reads pre-built cache buffers (the prefill's sized for prompt + new
- * tokens, all masked; scoring's one masked slot per row: the graph never sees zero slots), with a
- * pre-built mask. No tokenizer, no sampling, no cache copies or writes (the first step's batch-N
- * cache is pre-built and filled), so anything above it is a system's own work.
+ * starts, on the graph banter runs (on the CPU the slot-cache graph when the folder has one, else the
+ * standard one; on WebGPU the standard graph with its presents left in GPU memory), in the sequence
+ * and at the shapes banter's engine uses: generation is one prefill at batch 1 over the prompt, then
+ * one call per further token at batch N x 1; scoring is one call over the left-padded pairs. On the
+ * standard graph each step's past is the previous call's `present` (on WebGPU a GPU tensor, and only
+ * the logits come back to host memory); on the slot-cache graph every call reads pre-built cache
+ * buffers (the prefill's sized for prompt + new tokens, all masked; scoring's one masked slot per row:
+ * the graph never sees zero slots), with a pre-built mask. No tokenizer, no sampling, no cache copies
+ * or writes (the first step's batch-N cache is pre-built: filled values on the CPU, an untimed batch-N
+ * pass over the prompt on the GPU), so anything above it is a system's own work.
  */
-import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
-import { spinningConfig } from '../../../core/engine/session.js';
-import type { Threads, Workload } from '../types.js';
+import { DEVICE_OUTPUT_DEVICES, sessionOptions } from '../../../core/engine/session.js';
+import { readModelFacts } from '../scenarios.js';
+import type { BenchDevice, Threads, Workload } from '../types.js';
 import { expectedTokens, type BenchSystem } from './system.js';
 
 interface Shape {
@@ -55,6 +56,11 @@ function filledPast(names: string[], shape: Shape, batch: number, length: number
   );
 }
 
+/** Frees a call's tensors (GPU ones hold device memory until then). */
+function disposeAll(tensors: Record<string, unknown>): void {
+  for (const tensor of Object.values(tensors)) (tensor as Tensor).dispose();
+}
+
 /**
  * Token inputs of one call: ids, mask, positions continuing the past. The mask covers past + seq
  * (ones), or on the slot-cache graph all `slots` + seq with the free slots after the past at 0.
@@ -70,18 +76,17 @@ function tokenFeeds(batch: number, tokens: number[], pastLength: number, withPos
   return feeds;
 }
 
-export async function createFloorSystem(modelDir: string, workload: Workload, threads: Threads): Promise<BenchSystem> {
-  const config = JSON.parse(await readFile(join(modelDir, 'config.json'), 'utf8')) as { n_layer: number; n_head: number; n_embd: number };
-  const shape: Shape = { layers: config.n_layer, heads: config.n_head, headDim: config.n_embd / config.n_head };
-  const slotCache = existsSync(join(modelDir, 'onnx', 'decoder_slot_cache.onnx'));
+export async function createFloorSystem(modelDir: string, workload: Workload, threads: Threads, device: BenchDevice = 'cpu'): Promise<BenchSystem> {
+  const model = await readModelFacts(modelDir);
+  const shape: Shape = { layers: model.layers, heads: model.kvHeads, headDim: model.headDim };
+  // As the engine chooses: a device that keeps outputs in its memory runs the standard graph.
+  const deviceCache = DEVICE_OUTPUT_DEVICES.has(device);
+  const slotCache = !deviceCache && model.slotCacheGraph;
   const names = cacheNames(shape, slotCache);
-  const session = await InferenceSession.create(join(modelDir, 'onnx', slotCache ? 'decoder_slot_cache.onnx' : 'model.onnx'), {
-    executionProviders: ['cpu'],
-    graphOptimizationLevel: 'all',
-    intraOpNumThreads: threads.intraOp,
-    interOpNumThreads: threads.interOp,
-    extra: spinningConfig(threads.spinning),
-  });
+  const options = sessionOptions({ intraOpThreads: threads.intraOp, interOpThreads: threads.interOp, spinning: threads.spinning }, device);
+  // Presents stay in GPU memory; logits come back to host memory, the least a step must bring back.
+  if (deviceCache) options.preferredOutputLocation = Object.fromEntries(names.map((name) => [name.replace('past_key_values', 'present'), 'gpu-buffer' as const]));
+  const session = await InferenceSession.create(slotCache ? join(modelDir, 'onnx', 'decoder_slot_cache.onnx') : model.standardGraph, options);
   const withPositions = session.inputNames.includes('position_ids');
   const tokens = expectedTokens(workload);
 
@@ -110,7 +115,8 @@ export async function createFloorSystem(modelDir: string, workload: Workload, th
     };
     return {
       run: async () => {
-        await session.run(feeds);
+        const outputs = await session.run(feeds);
+        if (deviceCache) disposeAll(outputs);
         return tokens;
       },
       dispose: () => session.release(),
@@ -126,9 +132,33 @@ export async function createFloorSystem(modelDir: string, workload: Workload, th
   const steps = Array.from({ length: newTokens - 1 }, (_, i) =>
     tokenFeeds(batch, [prompt.at(-1)!], prompt.length + i, withPositions, slotCache ? slots : prompt.length + i),
   );
-  const firstPast = filledPast(names, shape, batch, slotCache ? slots : prompt.length);
   const presentAsPast = (outputs: InferenceSession.OnnxValueMapType): Feeds =>
     Object.fromEntries(names.map((name) => [name, outputs[name.replace('past_key_values', 'present')] as Tensor]));
+  if (deviceCache) {
+    // The first step's batch-N past, in GPU memory: an untimed pass over the prompt at batch N.
+    const warm = await session.run({ ...tokenFeeds(batch, prompt, 0, withPositions), ...filledPast(names, shape, batch, 0) });
+    warm.logits.dispose();
+    const firstPast = presentAsPast(warm);
+    return {
+      run: async () => {
+        disposeAll(await session.run(prefill));
+        let past = firstPast;
+        for (const step of steps) {
+          const outputs = await session.run({ ...step, ...past });
+          outputs.logits.dispose();
+          if (past !== firstPast) disposeAll(past);
+          past = presentAsPast(outputs);
+        }
+        if (past !== firstPast) disposeAll(past);
+        return tokens;
+      },
+      dispose: async () => {
+        disposeAll(firstPast);
+        await session.release();
+      },
+    };
+  }
+  const firstPast = filledPast(names, shape, batch, slotCache ? slots : prompt.length);
   return {
     run: async () => {
       await session.run(prefill);

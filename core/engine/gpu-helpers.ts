@@ -1,0 +1,157 @@
+/**
+ * Small helper sessions on the GPU decoder's execution provider, so that the key/value cache never
+ * leaves device memory: one joins row selections of several caches (Gather, Pad, Concat: expanding a
+ * prompt's row to N candidates, reordering beams, dropping finished rows, a turn joining the batch),
+ * one turns a step's logits into what sampling reads (float32 logits and each position's log-normaliser).
+ * The graphs are built here for the model's layer count and cache type (onnx-builder.ts).
+ */
+import { InferenceSession, Tensor } from 'onnxruntime-node';
+import type { DecoderShape, Scores } from './decoder.js';
+import type { FloatType } from './dtype.js';
+import type { EngineDevice } from './errors.js';
+import { buildModel, type NodeSpec, type ValueInfo } from './onnx-builder.js';
+import { sessionOptions } from './session.js';
+
+/** Rows `rows` of a cache's tensors, whose rows end at `capacity` (right-aligned, as the standard graph keeps them). */
+export interface RowPart {
+  tensors: Tensor[];
+  /** Rows the tensors hold. */
+  batch: number;
+  capacity: number;
+  rows: number[];
+}
+
+/** Helper sessions kept at most (one per shape of join: which parts gather, which pad). */
+const MAX_JOIN_SESSIONS = 16;
+
+function isIdentity(part: RowPart): boolean {
+  return part.rows.length === part.batch && part.rows.every((row, i) => row === i);
+}
+
+export class GpuCacheHelpers {
+  private readonly joins = new Map<string, Promise<InferenceSession>>();
+  private scoresSession: Promise<InferenceSession> | undefined;
+
+  constructor(
+    private readonly device: EngineDevice,
+    private readonly shape: DecoderShape,
+    /** Element type of the decoder's logits output. */
+    private readonly logitsType: FloatType,
+  ) {}
+
+  private create(model: Uint8Array, deviceOutputs: boolean): Promise<InferenceSession> {
+    return InferenceSession.create(model, sessionOptions({}, this.device, deviceOutputs));
+  }
+
+  /**
+   * One cache of `capacity` positions per row holding the parts' rows in order, each part padded on
+   * the left to `capacity`. CONSUMES the parts' tensors (a single part that needs no change is
+   * handed back as it is).
+   */
+  async join(parts: RowPart[], capacity: number): Promise<Tensor[]> {
+    const plan = parts.map((part) => ({ gather: !isIdentity(part), pad: part.capacity < capacity }));
+    if (parts.length === 1 && !plan[0].gather && !plan[0].pad) return parts[0].tensors;
+    const key = plan.map((step) => `${step.gather ? 'g' : ''}${step.pad ? 'p' : ''}-`).join('');
+    const session = await this.joinSession(key, plan);
+    const feeds: Record<string, Tensor> = {};
+    parts.forEach((part, k) => {
+      part.tensors.forEach((tensor, t) => (feeds[`part${k}.${t}`] = tensor));
+      if (plan[k].gather) feeds[`rows${k}`] = new Tensor('int64', BigInt64Array.from(part.rows, BigInt), [part.rows.length]);
+      // Pads of [batch, heads, positions, headDim]: all begins, then all ends; only positions begin.
+      if (plan[k].pad) feeds[`pads${k}`] = new Tensor('int64', BigInt64Array.from([0, 0, capacity - part.capacity, 0, 0, 0, 0, 0].map(BigInt)), [8]);
+    });
+    const results = await session.run(feeds);
+    for (const tensor of new Set(Object.values(feeds))) tensor.dispose();
+    return Array.from({ length: 2 * this.shape.layers }, (_, t) => results[`out.${t}`]);
+  }
+
+  private joinSession(key: string, plan: { gather: boolean; pad: boolean }[]): Promise<InferenceSession> {
+    let session = this.joins.get(key);
+    if (session) {
+      // Most recently used last: the oldest goes first when the map is full.
+      this.joins.delete(key);
+      this.joins.set(key, session);
+      return session;
+    }
+    if (this.joins.size >= MAX_JOIN_SESSIONS) {
+      const [oldest, dropped] = this.joins.entries().next().value!;
+      this.joins.delete(oldest);
+      void dropped.then((s) => s.release());
+    }
+    session = this.create(this.joinModel(plan), true);
+    this.joins.set(key, session);
+    return session;
+  }
+
+  private joinModel(plan: { gather: boolean; pad: boolean }[]): Uint8Array {
+    const { layers, kvHeads, headDim, cacheType } = this.shape;
+    const inputs: ValueInfo[] = [];
+    const nodes: NodeSpec[] = [];
+    const outputs: ValueInfo[] = [];
+    plan.forEach((step, k) => {
+      for (let t = 0; t < 2 * layers; t++) inputs.push({ name: `part${k}.${t}`, type: cacheType, dims: [`batch${k}`, kvHeads, `positions${k}`, headDim] });
+      if (step.gather) inputs.push({ name: `rows${k}`, type: 'int64', dims: [`rows${k}`] });
+      if (step.pad) inputs.push({ name: `pads${k}`, type: 'int64', dims: [8] });
+    });
+    for (let t = 0; t < 2 * layers; t++) {
+      const out = `out.${t}`;
+      const ends = plan.map((step, k) => {
+        let value = `part${k}.${t}`;
+        const last = plan.length === 1;
+        if (step.gather) {
+          const name = last && !step.pad ? out : `gathered${k}.${t}`;
+          nodes.push({ op: 'Gather', inputs: [value, `rows${k}`], outputs: [name], ints: { axis: 0 } });
+          value = name;
+        }
+        if (step.pad) {
+          const name = last ? out : `padded${k}.${t}`;
+          nodes.push({ op: 'Pad', inputs: [value, `pads${k}`], outputs: [name] });
+          value = name;
+        }
+        return value;
+      });
+      if (plan.length > 1) nodes.push({ op: 'Concat', inputs: ends, outputs: [out], ints: { axis: 0 } });
+      outputs.push({ name: out, type: cacheType, dims: ['rows', kvHeads, 'positions', headDim] });
+    }
+    return buildModel({ name: 'banter_join_rows', inputs, outputs, nodes });
+  }
+
+  /**
+   * The float32 logits and each position's log sum exp of a step's `logits` (left on the device by
+   * the decoder), computed there; only these come back to host memory. CONSUMES `logits`.
+   */
+  async scores(logits: Tensor): Promise<Scores> {
+    this.scoresSession ??= this.create(this.scoresModel(), false);
+    const results = await (await this.scoresSession).run({ logits });
+    logits.dispose();
+    return { logits: results.scores.data as Float32Array, logNorms: results.log_normalizer.data as Float32Array };
+  }
+
+  private scoresModel(): Uint8Array {
+    const vocab = this.shape.vocabSize;
+    const lastAxis = { axes: [-1] };
+    return buildModel({
+      name: 'banter_scores',
+      inputs: [{ name: 'logits', type: this.logitsType, dims: ['batch', 'positions', vocab] }],
+      outputs: [
+        { name: 'scores', type: 'float32', dims: ['batch', 'positions', vocab] },
+        { name: 'log_normalizer', type: 'float32', dims: ['batch', 'positions', 1] },
+      ],
+      nodes: [
+        { op: 'Cast', inputs: ['logits'], outputs: ['scores'], ints: { to: 1 } },
+        // log sum exp = max + log sum exp(x - max): finite for any finite logits.
+        { op: 'ReduceMax', inputs: ['scores'], outputs: ['max'], intLists: lastAxis, ints: { keepdims: 1 } },
+        { op: 'Sub', inputs: ['scores', 'max'], outputs: ['shifted'] },
+        { op: 'ReduceLogSumExp', inputs: ['shifted'], outputs: ['shifted_norm'], intLists: lastAxis, ints: { keepdims: 1 } },
+        { op: 'Add', inputs: ['shifted_norm', 'max'], outputs: ['log_normalizer'] },
+      ],
+    });
+  }
+
+  async release(): Promise<void> {
+    const sessions = [...this.joins.values(), ...(this.scoresSession ? [this.scoresSession] : [])];
+    this.joins.clear();
+    this.scoresSession = undefined;
+    for (const session of sessions) await (await session).release();
+  }
+}

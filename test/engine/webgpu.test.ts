@@ -1,0 +1,267 @@
+/**
+ * The engine on `device: webgpu` (Dawn on Vulkan; in CI, Mesa's lavapipe) gives the CPU's candidates
+ * and scores: seeded sampling, greedy and beam search, `score`, and several turns batched together,
+ * on the GPT-2 fixture, the shipped banter-chat and the modern-family fixtures. There the key/value
+ * cache stays in GPU memory (the GPU decoder); the slot-cache and standard decoders, which keep it in
+ * host memory, run on WebGPU too, including their passes over no cached positions. fp16 graphs
+ * compute in half precision on the GPU (the CPU provider widens most fp16 operators to float32), so
+ * they are held to half precision's bound against the fp32 model, not to the CPU's fp16 figures.
+ *
+ * Skipped, with the reason, only where there is no WebGPU adapter and CI is not set.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Tensor } from 'onnxruntime-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConcatCacheDecoder, SlotCacheDecoder, type Decoder, type DecoderShape } from '../../core/engine/decoder.js';
+import { deviceFacts } from '../../core/engine/device.js';
+import { GpuCacheDecoder } from '../../core/engine/gpu-decoder.js';
+import { loadEngine, readModelFolder, type LoadedDialogueEngine } from '../../core/engine/index.js';
+import type { KvCache } from '../../core/engine/kv-cache.js';
+import { createInferenceSession } from '../../core/engine/session.js';
+import type { DecodeOptions, GeneratedCandidate, ModelDtype, ScorePair } from '../../core/engine/types.js';
+import { FIXTURE, PLAIN } from './helpers.js';
+import { WEBGPU_REQUIRED, webGpuUnavailable } from './webgpu-env.js';
+
+const FIXTURES = fileURLToPath(new URL('../fixtures/', import.meta.url));
+const BANTER_CHAT = fileURLToPath(new URL('../../models/banter-chat', import.meta.url));
+const TOLERANCE = 1e-4;
+
+const unavailable = await webGpuUnavailable();
+const runs = unavailable === undefined || WEBGPU_REQUIRED;
+if (!runs) console.warn(`webgpu tests skipped: no WebGPU adapter here (${unavailable}); CI requires them`);
+
+it.runIf(WEBGPU_REQUIRED)('has a WebGPU adapter (required under CI: .ci/run installs libvulkan1 and Mesa lavapipe)', () => {
+  expect(unavailable).toBeUndefined();
+});
+
+const DECODING: Record<string, DecodeOptions> = {
+  sample: { ...PLAIN, numCandidates: 6, maxNewTokens: 12, seed: 11, topK: 20, temperature: 0.9 },
+  greedy: { ...PLAIN, strategy: 'greedy', numCandidates: 1, maxNewTokens: 12 },
+  beam: { ...PLAIN, strategy: 'beam', beamWidth: 3, numCandidates: 3, maxNewTokens: 10 },
+};
+
+function expectSameCandidates(gpu: GeneratedCandidate[], cpu: GeneratedCandidate[]): void {
+  expect(gpu.map((c) => c.tokens)).toEqual(cpu.map((c) => c.tokens));
+  gpu.forEach((candidate, i) => expect(Math.abs(candidate.logprob - cpu[i].logprob)).toBeLessThan(TOLERANCE));
+}
+
+function expectSameScores(gpu: number[], cpu: number[]): void {
+  expect(gpu).toHaveLength(cpu.length);
+  gpu.forEach((score, i) => expect(Math.abs(score - cpu[i])).toBeLessThan(TOLERANCE));
+}
+
+/** Pairs with an empty context (BOS only), a one-token continuation and uneven lengths (padding). */
+function scorePairs(prompt: number[]): ScorePair[] {
+  return [
+    { context: prompt, continuation: prompt.slice(1, 6) },
+    { context: [], continuation: prompt.slice(0, 3) },
+    { context: prompt.slice(0, 4), continuation: [prompt[4]] },
+    { context: prompt.slice(2), continuation: prompt.slice(0, 8) },
+  ];
+}
+
+interface ModelCase {
+  name: string;
+  dir: string;
+  dtype?: ModelDtype;
+}
+
+const MODELS: ModelCase[] = [
+  { name: 'tiny-gpt2', dir: FIXTURE },
+  ...(existsSync(join(BANTER_CHAT, 'onnx', 'model.onnx')) ? [{ name: 'banter-chat', dir: BANTER_CHAT }] : []),
+  { name: 'tiny-llama fp32', dir: join(FIXTURES, 'tiny-llama'), dtype: 'fp32' },
+  { name: 'tiny-llama q4', dir: join(FIXTURES, 'tiny-llama'), dtype: 'q4' },
+  { name: 'tiny-llama-merged', dir: join(FIXTURES, 'tiny-llama-merged'), dtype: 'fp32' },
+  { name: 'tiny-qwen2', dir: join(FIXTURES, 'tiny-qwen2'), dtype: 'fp32' },
+  { name: 'tiny-gemma', dir: join(FIXTURES, 'tiny-gemma'), dtype: 'fp32' },
+  { name: 'tiny-phi3', dir: join(FIXTURES, 'tiny-phi3'), dtype: 'fp32' },
+];
+
+describe.runIf(runs).each(MODELS)('$name on webgpu', ({ dir, dtype }) => {
+  let cpu: LoadedDialogueEngine;
+  let gpu: LoadedDialogueEngine;
+  let prompt: number[];
+  const messages: string[] = [];
+  beforeAll(async () => {
+    cpu = await loadEngine(dir, { device: 'cpu', fallback: 'fail', dtype });
+    gpu = await loadEngine(dir, { device: 'webgpu', fallback: 'fail', dtype, onProgress: (message) => messages.push(message) });
+    prompt = cpu.encodeTurns([{ role: 'user', text: 'Hello! What is the highest mountain in the world?' }]);
+  });
+  afterAll(async () => {
+    await cpu?.dispose();
+    await gpu?.dispose();
+  });
+
+  it('runs the standard graph with its key/value cache in GPU memory', () => {
+    expect(gpu.device).toBe('webgpu');
+    expect(gpu.graph).toBe('standard');
+    expect(gpu.info.dtype).toBe(cpu.info.dtype);
+    expect(messages.at(-1)).toContain('key/value cache in GPU memory');
+  });
+
+  it.each(Object.keys(DECODING))('%s decoding gives the CPU’s candidates and log-probabilities', async (strategy) => {
+    const options = DECODING[strategy];
+    expectSameCandidates(await gpu.generate(prompt, options), await cpu.generate(prompt, options));
+  });
+
+  it('scores pairs as the CPU does', async () => {
+    const pairs = scorePairs(prompt);
+    expectSameScores(await gpu.score(pairs), await cpu.score(pairs));
+  });
+
+  it('batches turns decoding at the same time, each with the CPU’s candidates', async () => {
+    const turns = [
+      { prompt, options: DECODING.sample },
+      { prompt: prompt.slice(3), options: { ...DECODING.sample, numCandidates: 2, seed: 5 } },
+      { prompt: prompt.slice(0, 6), options: DECODING.beam },
+      { prompt: prompt.slice(1), options: DECODING.greedy },
+    ];
+    const [onGpu, onCpu] = await Promise.all([gpu, cpu].map((engine) => Promise.all(turns.map((turn) => engine.generate(turn.prompt, turn.options)))));
+    onGpu.forEach((candidates, i) => expectSameCandidates(candidates, onCpu[i]));
+  });
+});
+
+describe.runIf(runs)('half precision on webgpu (tiny-llama fp16)', () => {
+  const dir = join(FIXTURES, 'tiny-llama');
+  let reference: LoadedDialogueEngine;
+  let cpu16: LoadedDialogueEngine;
+  let gpu16: LoadedDialogueEngine;
+  let pairs: ScorePair[];
+  /**
+   * float16's spacing near the model's largest logits (11 significant bits: 2 ** -10 of the value).
+   * A log-probability is a difference of logits, so its rounding error scales with them, not with it.
+   */
+  let halfStep: number;
+  beforeAll(async () => {
+    reference = await loadEngine(dir, { device: 'cpu', fallback: 'fail', dtype: 'fp32' });
+    cpu16 = await loadEngine(dir, { device: 'cpu', fallback: 'fail', dtype: 'fp16' });
+    gpu16 = await loadEngine(dir, { device: 'webgpu', fallback: 'fail', dtype: 'fp16' });
+    const prompt = reference.encodeTurns([{ role: 'user', text: 'Hello! Tell me about the mountains and the sea, please.' }]);
+    pairs = prompt.slice(1).map((token, i) => ({ context: prompt.slice(0, i + 1), continuation: [token] }));
+    const decoder = await openDecoder(dir, 'standard', 'cpu');
+    const { logits } = await decoder.logitsOnly({
+      inputIds: BigInt64Array.from(prompt, BigInt),
+      batch: 1,
+      seq: prompt.length,
+      attentionMask: new BigInt64Array(prompt.length).fill(1n),
+      positionIds: BigInt64Array.from(prompt.keys(), BigInt),
+    });
+    await decoder.release();
+    halfStep = 2 ** -10 * logits.reduce((most, value) => Math.max(most, Math.abs(value)), 0);
+  });
+  afterAll(async () => {
+    for (const engine of [reference, cpu16, gpu16]) await engine?.dispose();
+  });
+
+  it('runs with a float16 cache in GPU memory', () => {
+    expect([gpu16.device, gpu16.info.dtype, gpu16.graph]).toEqual(['webgpu', 'fp16', 'standard']);
+  });
+
+  it('scores every token within a few float16 steps of the fp32 model, as the CPU’s fp16 does', async () => {
+    const [exact, cpuHalf, gpuHalf] = await Promise.all([reference, cpu16, gpu16].map((engine) => engine.score(pairs)));
+    const worst = (values: number[]) => Math.max(...values.map((value, i) => Math.abs(value - exact[i])));
+    expect(worst(cpuHalf)).toBeLessThan(8 * halfStep);
+    expect(worst(gpuHalf)).toBeLessThan(8 * halfStep);
+  });
+
+  it('decodes with its cache what a full recompute scores, on 16-bit rows moved on the GPU', async () => {
+    const prompt = pairs.at(-1)!.context;
+    for (const options of [DECODING.sample, DECODING.beam]) {
+      const candidates = await gpu16.generate(prompt, options);
+      const rescored = await gpu16.score(candidates.map((c) => ({ context: prompt, continuation: c.tokens })));
+      candidates.forEach((candidate, i) => expect(Math.abs(candidate.logprob - rescored[i])).toBeLessThan(8 * halfStep * candidate.tokens.length));
+    }
+  });
+});
+
+/** A decoder on `graph` of `dir` running on `device`; the GPU decoder keeps its outputs in GPU memory. */
+async function openDecoder(dir: string, graph: 'slot-cache' | 'standard' | 'gpu', device: 'cpu' | 'webgpu'): Promise<Decoder> {
+  const folder = await readModelFolder(dir);
+  const path = graph === 'slot-cache' ? folder.slotCachePath! : folder.onnxPath;
+  const { session } = await createInferenceSession(path, { device, fallback: 'fail' }, { deviceOutputs: graph === 'gpu' });
+  const shape: DecoderShape = { layers: folder.layers, kvHeads: folder.kvHeads, headDim: folder.headDim, vocabSize: folder.vocabSize, cacheType: 'float32' };
+  if (graph === 'gpu') return new GpuCacheDecoder(session, shape, device);
+  return graph === 'slot-cache' ? new SlotCacheDecoder(session, shape) : new ConcatCacheDecoder(session, shape);
+}
+
+function maxDifference(a: Float32Array, b: Float32Array): number {
+  expect(a.length).toBe(b.length);
+  let most = 0;
+  for (let i = 0; i < a.length; i++) most = Math.max(most, Math.abs(a[i] - b[i]));
+  return most;
+}
+
+/**
+ * Prefill (no cached positions), two prompts of different lengths joined into one batch, steps with
+ * rows expanded, reordered and dropped, and a scoring pass: the logits of every pass.
+ */
+async function exercise(decoder: Decoder, onEachCache?: (cache: KvCache) => void): Promise<Float32Array[]> {
+  const out: Float32Array[] = [];
+  const vocab = decoder.shape.vocabSize;
+  const long = [5, 9, 14, 2, 7, 33, 21, 8];
+  const short = [40, 3, 17];
+  const first = await decoder.forward(null, [long], long.length + 8);
+  const second = await decoder.forward(null, [short], short.length + 8);
+  out.push(first.scores.logits, second.scores.logits);
+  let cache = decoder.append(decoder.selectRows(first.cache, [0, 0, 0]), decoder.selectRows(second.cache, [0, 0]));
+  for (const [step, rows] of [[0, 1, 2, 3, 4], [4, 0, 0, 2], [3, 1], [1, 1, 0]].entries()) {
+    const next = await decoder.forward(cache, cache.lengths.map((_, r) => [(step * 7 + r * 3) % vocab]));
+    onEachCache?.(next.cache);
+    out.push(next.scores.logits);
+    cache = decoder.selectRows(next.cache, rows);
+  }
+  const last = await decoder.forward(cache, cache.lengths.map(() => [11]));
+  out.push(last.scores.logits);
+  decoder.dispose(last.cache);
+  const tokens = [...short, ...long];
+  const scored = await decoder.logitsOnly({
+    inputIds: BigInt64Array.from(tokens, BigInt),
+    batch: 1,
+    seq: tokens.length,
+    attentionMask: new BigInt64Array(tokens.length).fill(1n),
+    positionIds: BigInt64Array.from(tokens.keys(), BigInt),
+  });
+  out.push(scored.logits);
+  return out;
+}
+
+describe.runIf(runs)('decoders on webgpu', () => {
+  const dirs = [FIXTURE, ...(existsSync(join(BANTER_CHAT, 'onnx', 'decoder_slot_cache.onnx')) ? [BANTER_CHAT] : [])];
+  let reference: Map<string, Float32Array[]>;
+  beforeAll(async () => {
+    reference = new Map();
+    for (const dir of dirs) {
+      const decoder = await openDecoder(dir, 'standard', 'cpu');
+      reference.set(dir, await exercise(decoder));
+      await decoder.release();
+    }
+  });
+
+  it.each(dirs.flatMap((dir) => (['slot-cache', 'standard', 'gpu'] as const).map((graph) => ({ dir, graph, name: dir.split('/').at(-1) }))))(
+    '$name: the $graph decoder’s passes (the first over no cached positions) match the CPU’s',
+    async ({ dir, graph }) => {
+      const decoder = await openDecoder(dir, graph, 'webgpu');
+      const locations = new Set<string>();
+      const logits = await exercise(decoder, (cache) => cache.tensors.forEach((tensor: Tensor) => locations.add(tensor.location)));
+      await decoder.release();
+      const expected = reference.get(dir)!;
+      expect(logits).toHaveLength(expected.length);
+      logits.forEach((pass, i) => expect(maxDifference(pass, expected[i])).toBeLessThan(TOLERANCE));
+      // Only the GPU decoder leaves the cache in GPU memory between passes.
+      expect([...locations]).toEqual([graph === 'gpu' ? 'gpu-buffer' : 'cpu']);
+    },
+  );
+});
+
+describe.runIf(runs)('auto where there is GPU hardware', () => {
+  it('picks webgpu when the machine has a GPU device and a Vulkan adapter', async () => {
+    const messages: string[] = [];
+    const facts = { ...deviceFacts(), gpuNodes: ['/dev/dri/renderD128'] };
+    const { session, device } = await createInferenceSession(join(FIXTURE, 'onnx', 'model.onnx'), { device: 'auto', onProgress: (m) => messages.push(m) }, { facts });
+    await session.release();
+    expect(device).toBe('webgpu');
+    if (!facts.cudaLibrary) expect(messages).toEqual([expect.stringMatching(/^auto: skipping cuda \(onnxruntime-node has no CUDA provider library/)]);
+  });
+});
