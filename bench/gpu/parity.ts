@@ -9,6 +9,7 @@ import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadEngine, type DecodeOptions, type GeneratedCandidate, type LoadedDialogueEngine } from '../../core/engine/index.js';
+import { createInferenceSession } from '../../core/engine/session.js';
 
 const TOLERANCE = 1e-4;
 
@@ -92,12 +93,16 @@ export async function parityCommand(args: string[]): Promise<void> {
   });
   if (values.device !== 'webgpu' && values.device !== 'cuda') throw new Error('--device takes webgpu or cuda');
   const dirs = (values.models ?? 'models/banter-chat,test/fixtures/tiny-gpt2,test/fixtures/tiny-llama').split(',').map((dir) => resolve(dir.trim()));
+  // What `engine.device: auto` picks on this machine, and why it skipped what it skipped.
+  const messages: string[] = [];
+  const auto = await createInferenceSession(resolve('test/fixtures/tiny-gpt2/onnx/model.onnx'), { device: 'auto', onProgress: (m) => messages.push(m) });
+  await auto.session.release();
   const results: ModelParity[] = [];
   for (const dir of dirs) {
     process.stderr.write(`parity: ${dir} on ${values.device}\n`);
     results.push(await modelParity(dir, values.device));
   }
-  const json = JSON.stringify({ benchmark: 'parity', date: new Date().toISOString(), tolerance: TOLERANCE, models: results }, null, 2);
+  const json = JSON.stringify({ benchmark: 'parity', date: new Date().toISOString(), tolerance: TOLERANCE, auto: { device: auto.device, messages }, models: results }, null, 2);
   if (values.out) await writeFile(values.out, `${json}\n`);
   process.stdout.write(`${json}\n`);
   if (!results.every((result) => result.pass)) process.exitCode = 1;
