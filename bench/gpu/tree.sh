@@ -14,7 +14,7 @@ end='# banter bench/gpu/tree.sh slim: end'
 exclude=$(git rev-parse --git-path info/exclude)
 case "${1:-}" in
   slim)
-    mapfile -t large < <(git ls-files -z | xargs -0 find 2>/dev/null -maxdepth 0 -size +1M)
+    mapfile -t large < <(git ls-files -z | xargs -0 sh -c 'find "$@" -maxdepth 0 -size +1M' find)
     [ ${#large[@]} -gt 0 ] || { echo "tree.sh: no tracked file over 1 MiB"; exit 0; }
     git rm -q --cached -- "${large[@]}"
     { echo "$begin"; printf '/%s\n' "${large[@]}"; echo "$end"; } >>"$exclude"
