@@ -30,6 +30,8 @@ runtime=(
   node_modules/onnxruntime-common
   node_modules/@huggingface/jinja node_modules/@huggingface/tokenizers
   node_modules/@huggingface/transformers/package.json node_modules/@huggingface/transformers/dist/transformers.node.mjs
+  # (the .cjs only for require.resolve, which finds the package's version for the results)
+  node_modules/@huggingface/transformers/dist/transformers.node.cjs
   # transformers.js imports sharp (images) when it loads.
   node_modules/sharp node_modules/@img/colour node_modules/@img/sharp-linux-x64 node_modules/@img/sharp-libvips-linux-x64
   node_modules/detect-libc node_modules/semver

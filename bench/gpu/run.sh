@@ -83,7 +83,7 @@ if [ -n "$quick" ]; then
   parity_models=$chat,$root/test/fixtures/tiny-llama
   bench_models=("$chat" "$root/test/fixtures/tiny-llama")
   counts=(--runs 1 --warmup 0)
-  layout_args=(--model "$chat" --rows 1,4 --steps 4)
+  layout_args=(--model "$root/test/fixtures/tiny-gpt2" --rows 1,4 --steps 4)
 else
   parity_models=$chat,$gpt2,$smollm2,$root/test/fixtures/tiny-llama
   bench_models=("$chat" "$gpt2" "$smollm2")

@@ -64,7 +64,7 @@ export function autoSkipReason(device: Exclude<EngineDevice, 'cpu'>, facts: Devi
   const reason = unavailableReason(device, facts);
   if (reason) return reason;
   if (device === 'webgpu' && facts.gpuNodes?.length === 0) {
-    return 'no GPU device here (no /dev/dri/renderD*, /dev/nvidia*, /dev/dxg): a Vulkan adapter could only be a software one such as Mesa lavapipe, slower than the CPU (set engine.device: webgpu to use it anyway)';
+    return 'no GPU device here: no /dev/dri/renderD*, /dev/nvidia* or /dev/dxg, so a Vulkan adapter could only be a software one such as Mesa lavapipe, slower than the CPU; set engine.device: webgpu to use it anyway';
   }
   return undefined;
 }

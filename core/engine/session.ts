@@ -101,7 +101,7 @@ export async function createInferenceSession(
     const next = tried[index + 1];
     say(
       options.device === 'auto'
-        ? `auto: skipping ${device} (${unavailable.detail.split('\n')[0]}); trying ${next}`
+        ? `auto: skipping ${device}: ${unavailable.detail.split('\n')[0]}; trying ${next}`
         : `warning: ${unavailable.message} Falling back to ${next}.`,
     );
   }

@@ -28,7 +28,7 @@ describe('what the machine offers', () => {
   });
 
   it('lets auto try WebGPU only where there is GPU hardware; by name it is always tried', () => {
-    expect(autoSkipReason('webgpu', none)).toMatch(/no GPU device here .*software one such as Mesa lavapipe/);
+    expect(autoSkipReason('webgpu', none)).toMatch(/^no GPU device here: .*software one such as Mesa lavapipe/);
     expect(autoSkipReason('webgpu', gpu)).toBeUndefined();
     expect(autoSkipReason('webgpu', { ...none, gpuNodes: undefined })).toBeUndefined();
     expect(unavailableReason('webgpu', none)).toBeUndefined();
@@ -40,9 +40,9 @@ describe('auto on this machine', () => {
     const messages: string[] = [];
     const { session, device } = await createInferenceSession(MODEL, { device: 'auto', onProgress: (message) => messages.push(message) });
     await session.release();
-    if (!facts.cudaLibrary) expect(messages.some((m) => m.startsWith('auto: skipping cuda (onnxruntime-node has no CUDA provider library'))).toBe(true);
+    if (!facts.cudaLibrary) expect(messages.some((m) => m.startsWith('auto: skipping cuda: onnxruntime-node has no CUDA provider library'))).toBe(true);
     if (facts.gpuNodes?.length === 0) {
-      expect(messages.some((m) => m.startsWith('auto: skipping webgpu (no GPU device here'))).toBe(true);
+      expect(messages.some((m) => m.startsWith('auto: skipping webgpu: no GPU device here'))).toBe(true);
       expect(device).toBe('cpu');
     }
   });

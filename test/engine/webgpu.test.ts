@@ -14,13 +14,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Tensor } from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConcatCacheDecoder, SlotCacheDecoder, type Decoder, type DecoderShape } from '../../core/engine/decoder.js';
 import { deviceFacts } from '../../core/engine/device.js';
-import { GpuCacheDecoder } from '../../core/engine/gpu-decoder.js';
-import { loadEngine, readModelFolder, type LoadedDialogueEngine } from '../../core/engine/index.js';
-import type { KvCache } from '../../core/engine/kv-cache.js';
+import { loadEngine, type LoadedDialogueEngine } from '../../core/engine/index.js';
 import { createInferenceSession } from '../../core/engine/session.js';
 import type { DecodeOptions, GeneratedCandidate, ModelDtype, ScorePair } from '../../core/engine/types.js';
+import { exercise, maxDifference, openDecoder } from './decoder-workout.js';
 import { FIXTURE, PLAIN } from './helpers.js';
 import { WEBGPU_REQUIRED, webGpuUnavailable } from './webgpu-env.js';
 
@@ -166,66 +164,24 @@ describe.runIf(runs)('half precision on webgpu (tiny-llama fp16)', () => {
     expect(worst(gpuHalf)).toBeLessThan(8 * halfStep);
   });
 
-  it('decodes with its cache what a full recompute scores, on 16-bit rows moved on the GPU', async () => {
+  it('decodes with its cache what a full recompute scores, on 16-bit rows moved and joined on the GPU', async () => {
     const prompt = pairs.at(-1)!.context;
-    for (const options of [DECODING.sample, DECODING.beam]) {
-      const candidates = await gpu16.generate(prompt, options);
-      const rescored = await gpu16.score(candidates.map((c) => ({ context: prompt, continuation: c.tokens })));
-      candidates.forEach((candidate, i) => expect(Math.abs(candidate.logprob - rescored[i])).toBeLessThan(8 * halfStep * candidate.tokens.length));
+    // Alone (rows expanded, beams reordered), then turns of different lengths batched (rows padded and joined).
+    const turns = [
+      { prompt, options: DECODING.sample },
+      { prompt, options: DECODING.beam },
+      { prompt: prompt.slice(4), options: { ...DECODING.sample, numCandidates: 2, seed: 3 } },
+      { prompt: prompt.slice(0, 5), options: DECODING.beam },
+    ];
+    const decoded = [await gpu16.generate(turns[0].prompt, turns[0].options), await gpu16.generate(turns[1].prompt, turns[1].options)];
+    decoded.push(...(await Promise.all(turns.map((turn) => gpu16.generate(turn.prompt, turn.options)))));
+    const prompts = [turns[0].prompt, turns[1].prompt, ...turns.map((turn) => turn.prompt)];
+    for (const [i, candidates] of decoded.entries()) {
+      const rescored = await gpu16.score(candidates.map((c) => ({ context: prompts[i], continuation: c.tokens })));
+      candidates.forEach((candidate, j) => expect(Math.abs(candidate.logprob - rescored[j])).toBeLessThan(8 * halfStep * candidate.tokens.length));
     }
   });
 });
-
-/** A decoder on `graph` of `dir` running on `device`; the GPU decoder keeps its outputs in GPU memory. */
-async function openDecoder(dir: string, graph: 'slot-cache' | 'standard' | 'gpu', device: 'cpu' | 'webgpu'): Promise<Decoder> {
-  const folder = await readModelFolder(dir);
-  const path = graph === 'slot-cache' ? folder.slotCachePath! : folder.onnxPath;
-  const { session } = await createInferenceSession(path, { device, fallback: 'fail' }, { deviceOutputs: graph === 'gpu' });
-  const shape: DecoderShape = { layers: folder.layers, kvHeads: folder.kvHeads, headDim: folder.headDim, vocabSize: folder.vocabSize, cacheType: 'float32' };
-  if (graph === 'gpu') return new GpuCacheDecoder(session, shape, device);
-  return graph === 'slot-cache' ? new SlotCacheDecoder(session, shape) : new ConcatCacheDecoder(session, shape);
-}
-
-function maxDifference(a: Float32Array, b: Float32Array): number {
-  expect(a.length).toBe(b.length);
-  let most = 0;
-  for (let i = 0; i < a.length; i++) most = Math.max(most, Math.abs(a[i] - b[i]));
-  return most;
-}
-
-/**
- * Prefill (no cached positions), two prompts of different lengths joined into one batch, steps with
- * rows expanded, reordered and dropped, and a scoring pass: the logits of every pass.
- */
-async function exercise(decoder: Decoder, onEachCache?: (cache: KvCache) => void): Promise<Float32Array[]> {
-  const out: Float32Array[] = [];
-  const vocab = decoder.shape.vocabSize;
-  const long = [5, 9, 14, 2, 7, 33, 21, 8];
-  const short = [40, 3, 17];
-  const first = await decoder.forward(null, [long], long.length + 8);
-  const second = await decoder.forward(null, [short], short.length + 8);
-  out.push(first.scores.logits, second.scores.logits);
-  let cache = decoder.append(decoder.selectRows(first.cache, [0, 0, 0]), decoder.selectRows(second.cache, [0, 0]));
-  for (const [step, rows] of [[0, 1, 2, 3, 4], [4, 0, 0, 2], [3, 1], [1, 1, 0]].entries()) {
-    const next = await decoder.forward(cache, cache.lengths.map((_, r) => [(step * 7 + r * 3) % vocab]));
-    onEachCache?.(next.cache);
-    out.push(next.scores.logits);
-    cache = decoder.selectRows(next.cache, rows);
-  }
-  const last = await decoder.forward(cache, cache.lengths.map(() => [11]));
-  out.push(last.scores.logits);
-  decoder.dispose(last.cache);
-  const tokens = [...short, ...long];
-  const scored = await decoder.logitsOnly({
-    inputIds: BigInt64Array.from(tokens, BigInt),
-    batch: 1,
-    seq: tokens.length,
-    attentionMask: new BigInt64Array(tokens.length).fill(1n),
-    positionIds: BigInt64Array.from(tokens.keys(), BigInt),
-  });
-  out.push(scored.logits);
-  return out;
-}
 
 describe.runIf(runs)('decoders on webgpu', () => {
   const dirs = [FIXTURE, ...(existsSync(join(BANTER_CHAT, 'onnx', 'decoder_slot_cache.onnx')) ? [BANTER_CHAT] : [])];
@@ -262,6 +218,6 @@ describe.runIf(runs)('auto where there is GPU hardware', () => {
     const { session, device } = await createInferenceSession(join(FIXTURE, 'onnx', 'model.onnx'), { device: 'auto', onProgress: (m) => messages.push(m) }, { facts });
     await session.release();
     expect(device).toBe('webgpu');
-    if (!facts.cudaLibrary) expect(messages).toEqual([expect.stringMatching(/^auto: skipping cuda \(onnxruntime-node has no CUDA provider library/)]);
+    if (!facts.cudaLibrary) expect(messages).toEqual([expect.stringMatching(/^auto: skipping cuda: onnxruntime-node has no CUDA provider library/)]);
   });
 });
