@@ -56,7 +56,7 @@ export interface ModelResult {
   hidden: number;
   vocab_size: number;
   context_window: number;
-  /** The ONNX graph each system ran: on the CPU banter and the floor the slot-cache graph when the folder has one. */
+  /** The ONNX graph each system ran: banter and the floor the slot-cache graph when the folder has one. */
   graphs: Record<SystemName, 'slot-cache' | 'standard'>;
   scenarios: ScenarioResult[];
 }
@@ -100,9 +100,9 @@ const NOTES = [
 
 /** What differs on a GPU that keeps outputs in its memory (WebGPU). */
 const DEVICE_NOTES = [
-  'GPU run: every system uses the same execution provider; banter runs the standard graph with its key/value cache in GPU memory (presents fed back as past), joins and reorders rows there with a helper session, and brings back float32 logits and log-normalisers from a second helper session per pass.',
-  'transformers.js on webgpu keeps its present outputs in GPU memory too (preferredOutputLocation gpu-buffer).',
-  'floor on the GPU: the standard graph with presents in GPU memory fed back as past, logits bound to host memory; its first step\'s batch-N past comes from an untimed batch-N pass over the prompt.',
+  'GPU run: every system uses the same execution provider; banter keeps its key/value cache in GPU memory: on the slot-cache graph (models.graphs) a ScatterND helper session writes each pass\'s new entries there, on the standard graph its presents are fed back as past and a helper session brings back float32 logits and log-normalisers; rows are joined and reordered there by a Gather/Pad/Concat helper session.',
+  'transformers.js on webgpu keeps its present outputs in GPU memory too (preferredOutputLocation gpu-buffer), on the standard graph.',
+  'floor on the GPU: banter\'s decoder calls with the cache in GPU memory and logits bound to host memory; on the slot-cache graph its steps read one filled cache put there before the clock starts (no writes), on the standard graph presents are fed back as past after an untimed batch-N pass over the prompt.',
 ];
 
 interface SystemRuns {
@@ -197,9 +197,8 @@ function ratiosOf(systems: ScenarioResult['systems']): ScenarioResult['ratios'] 
   };
 }
 
-function modelResult(model: ModelFacts, scenarios: ScenarioResult[], device: BenchDevice): ModelResult {
-  // As the engine chooses: where the cache can stay in device memory, the standard graph.
-  const banterGraph = model.slotCacheGraph && !DEVICE_OUTPUT_DEVICES.has(device) ? 'slot-cache' : 'standard';
+function modelResult(model: ModelFacts, scenarios: ScenarioResult[]): ModelResult {
+  const banterGraph = model.slotCacheGraph ? 'slot-cache' : 'standard';
   return {
     name: model.name,
     path: model.path,
@@ -240,7 +239,7 @@ export async function runEngineBenchmark(options: BenchOptions): Promise<BenchRe
       }
       scenarios.push({ name, description: scenario.description, systems, ratios: ratiosOf(systems) });
     }
-    models.push(modelResult(model, scenarios, options.device));
+    models.push(modelResult(model, scenarios));
   }
   return {
     benchmark: 'engine',

@@ -100,6 +100,17 @@ export function slotStepFeeds(tokens: readonly (readonly number[])[], lengths: r
   );
 }
 
+/** A slot-cache scoring pass's feeds besides the cache: one masked slot before every row (the graph never sees zero slots). */
+export function slotScoringFeeds(inputs: PaddedInputs): Record<string, Tensor> {
+  const mask = new BigInt64Array(inputs.batch * (inputs.seq + 1));
+  for (let row = 0; row < inputs.batch; row++) mask.set(inputs.attentionMask.subarray(row * inputs.seq, (row + 1) * inputs.seq), row * (inputs.seq + 1) + 1);
+  return {
+    input_ids: new Tensor('int64', inputs.inputIds, [inputs.batch, inputs.seq]),
+    position_ids: new Tensor('int64', inputs.positionIds, [inputs.batch, inputs.seq]),
+    attention_mask: new Tensor('int64', mask, [inputs.batch, inputs.seq + 1]),
+  };
+}
+
 export abstract class Decoder {
   abstract readonly graph: DecoderGraph;
   private readonly inputNames: Set<string>;
@@ -363,13 +374,7 @@ export class SlotCacheDecoder extends Decoder {
 
   async logitsOnly(inputs: PaddedInputs): Promise<Scores> {
     // One masked slot per row: nothing is attended there.
-    const feeds: Record<string, Tensor> = {
-      input_ids: new Tensor('int64', inputs.inputIds, [inputs.batch, inputs.seq]),
-      position_ids: new Tensor('int64', inputs.positionIds, [inputs.batch, inputs.seq]),
-    };
-    const mask = new BigInt64Array(inputs.batch * (inputs.seq + 1));
-    for (let row = 0; row < inputs.batch; row++) mask.set(inputs.attentionMask.subarray(row * inputs.seq, (row + 1) * inputs.seq), row * (inputs.seq + 1) + 1);
-    feeds.attention_mask = new Tensor('int64', mask, [inputs.batch, inputs.seq + 1]);
+    const feeds = slotScoringFeeds(inputs);
     const empty = floatArray(this.shape.cacheType, inputs.batch * this.rowSize(1));
     for (let layer = 0; layer < this.shape.layers; layer++) {
       for (const kind of ['key', 'value']) feeds[`cache.${layer}.${kind}`] = this.cacheTensor(empty, inputs.batch, 1);

@@ -5,12 +5,13 @@ import { SamplingJob, toGenerated, type DecodeContext } from './decode.js';
 import { ConcatCacheDecoder, SlotCacheDecoder, type Decoder, type DecoderGraph, type DecoderShape } from './decoder.js';
 import { ModelFolderError, UnsupportedModelError, type EngineDevice } from './errors.js';
 import { GpuCacheDecoder } from './gpu-decoder.js';
+import { GpuSlotCacheDecoder, slotCacheDeviceOutputs } from './gpu-slot-decoder.js';
 import { readModelFolder, type ModelFolder } from './model-folder.js';
 import { ChatTemplateEncoder, templateSpecialTokens } from './prompt/chat-template.js';
 import { DialogueEncoder, dialoGptFormat } from './prompt/dialogue-format.js';
 import type { PromptEncoder } from './prompt/types.js';
 import { DEFAULT_SCHEDULER, DecodeScheduler } from './scheduler.js';
-import { createInferenceSession, DEVICE_OUTPUT_DEVICES } from './session.js';
+import { createInferenceSession } from './session.js';
 import { HfTextTokenizer } from './tokenizer.js';
 import type { PromptParts } from '../types.js';
 import type {
@@ -145,15 +146,16 @@ export async function loadEngine(modelDir: string, options: EngineOptions): Prom
   if (endTokens.length === 0) {
     throw new ModelFolderError('no end token: config.json and generation_config.json have no eos_token_id', folder.path);
   }
-  // On a GPU that can keep outputs in device memory (WebGPU), the standard graph with its cache left
-  // there; elsewhere the slot-cache graph when the folder has one (same weights, no per-step cache copies).
-  const graphFor = (device: EngineDevice) => (DEVICE_OUTPUT_DEVICES.has(device) ? folder.onnxPath : (folder.slotCachePath ?? folder.onnxPath));
-  progress(`creating ${options.device} session`, 0.4);
-  const { session, device, path: graphPath, deviceOutputs } = await createInferenceSession(graphFor, options, { deviceOutputs: true });
+  // The slot-cache graph when the folder has one (same weights, fewer ops, no per-step cache copies
+  // on the CPU). On a GPU that keeps outputs in device memory (WebGPU) the cache stays there.
+  const graphPath = folder.slotCachePath ?? folder.onnxPath;
+  progress(`creating ${options.device} session for ${graphPath}`, 0.4);
+  const deviceOutputs = folder.slotCachePath ? slotCacheDeviceOutputs(folder.layers) : true;
+  const { session, device, deviceOutputs: onDevice } = await createInferenceSession(graphPath, options, { deviceOutputs });
   let decoder: Decoder;
   try {
     const { graph, shape } = decoderShape(session, folder, graphPath);
-    if (deviceOutputs) decoder = new GpuCacheDecoder(session, shape, device);
+    if (onDevice) decoder = graph === 'slot-cache' ? new GpuSlotCacheDecoder(session, shape, device) : new GpuCacheDecoder(session, shape, device);
     else decoder = graph === 'slot-cache' ? new SlotCacheDecoder(session, shape) : new ConcatCacheDecoder(session, shape);
   } catch (error) {
     await session.release();
@@ -176,6 +178,6 @@ export async function loadEngine(modelDir: string, options: EngineOptions): Prom
     promptFormat: prompt.kind,
     generation: folder.generation,
   };
-  progress(`model ready on ${device} (${graphPath}${deviceOutputs ? ', key/value cache in GPU memory' : ''})`, 1);
+  progress(`model ready on ${device} (${graphPath}${onDevice ? ', key/value cache in GPU memory' : ''})`, 1);
   return new OnnxDialogueEngine(info, tokenizer, prompt, format, decoder, folder.bosTokenId ?? endTokens[0], device, options);
 }

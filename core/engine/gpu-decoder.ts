@@ -1,29 +1,32 @@
 /**
- * The decoder for GPU execution providers: the standard graph (`past_key_values` in, `present` =
- * concat(past, new) out, rows right-aligned as in ConcatCacheDecoder) with every present left in
- * device memory (`preferredOutputLocation: 'gpu-buffer'`) and fed back as the next step's past.
- * Nothing proportional to the cache crosses to the host: row selection and joining batches are
- * recorded and done on the device by a helper session right before the next pass, and each step
- * brings back only float32 logits and their log-normalisers. A device tensor's data is never read
- * from JavaScript (reading `.data` throws; `getData()` aborts the process in onnxruntime-node 1.30).
+ * Decoders for GPU execution providers whose key/value cache stays in device memory from step to
+ * step (`preferredOutputLocation: 'gpu-buffer'`). Nothing proportional to the cache crosses to the
+ * host: row selection (expanding a prompt's row, reordering beams, dropping finished rows) and joining
+ * batches are recorded and done on the device by a helper session right before the next pass, and a
+ * step brings back only float32 logits and their log-normalisers. A device tensor's data is never
+ * read from JavaScript (reading `.data` throws; `getData()` aborts the process in onnxruntime-node 1.30).
+ * - `GpuCacheDecoder`: the standard graph (`present` = concat(past, new) fed back as past; rows
+ *   right-aligned, as in ConcatCacheDecoder), for every model family;
+ * - `GpuSlotCacheDecoder` (gpu-slot-decoder.ts): banter's slot-cache graph, whose new entries a
+ *   helper writes into the cache on the device.
  */
 import { Tensor, type InferenceSession } from 'onnxruntime-node';
 import { Decoder, paddedFeeds, stepFeeds, type DecoderShape, type PaddedInputs, type Scores } from './decoder.js';
 import { floatArray, type FloatType } from './dtype.js';
 import type { EngineDevice } from './errors.js';
-import { GpuCacheHelpers, type RowPart } from './gpu-helpers.js';
+import { GpuCacheHelpers, type Alignment, type RowPart } from './gpu-helpers.js';
 import type { KvCache } from './kv-cache.js';
 
 /**
  * A cache whose rows may still be pending moves: `parts` (rows of earlier caches' tensors, in order)
  * are joined on the device by the next pass; until then `tensors` is empty.
  */
-interface GpuKvCache extends KvCache {
+export interface GpuKvCache extends KvCache {
   parts?: RowPart[];
 }
 
 function partsOf(cache: GpuKvCache): RowPart[] {
-  return cache.parts ?? [{ tensors: cache.tensors, batch: cache.batch, capacity: cache.capacity, rows: cache.tensors.length > 0 ? [...Array(cache.batch).keys()] : [] }];
+  return cache.parts ?? [{ tensors: cache.tensors, batch: cache.batch, capacity: cache.capacity, rows: [...Array(cache.batch).keys()] }];
 }
 
 /** Each distinct tensor list the parts refer to (several parts may share one). */
@@ -31,17 +34,84 @@ function sources(parts: readonly RowPart[]): Set<Tensor[]> {
   return new Set(parts.map((part) => part.tensors));
 }
 
-export class GpuCacheDecoder extends Decoder {
-  readonly graph = 'standard';
-  private readonly helpers: GpuCacheHelpers;
+/** The element type of a session's logits output. */
+function logitsType(session: InferenceSession): FloatType {
+  const logits = session.outputMetadata.find((meta) => meta.name === 'logits');
+  return logits?.isTensor && logits.type === 'float16' ? 'float16' : 'float32';
+}
 
-  /** `session` runs the standard graph on `device` with its outputs in device memory. */
+/** What both GPU decoders share: row moves and joins recorded on the cache, done on the device. */
+export abstract class GpuDecoder extends Decoder {
+  /** Where a row's positions sit in its cache's capacity: at the end (standard graph) or from the start (slot cache). */
+  protected abstract readonly alignment: Alignment;
+  protected readonly helpers: GpuCacheHelpers;
+
+  /** `session` runs on `device` with its cache outputs in device memory. */
   constructor(session: InferenceSession, shape: DecoderShape, device: EngineDevice) {
     super(session, shape);
-    const logits = session.outputMetadata.find((meta) => meta.name === 'logits');
-    const logitsType: FloatType = logits?.isTensor && logits.type === 'float16' ? 'float16' : 'float32';
-    this.helpers = new GpuCacheHelpers(device, shape, logitsType);
+    this.helpers = new GpuCacheHelpers(device, shape, logitsType(session));
   }
+
+  /** The cache's tensors with its pending row moves done (on the device), at `capacity` positions per row. */
+  protected async materialize(cache: GpuKvCache, capacity = cache.capacity): Promise<Tensor[]> {
+    if (!cache.parts && capacity === cache.capacity) return cache.tensors;
+    const tensors = await this.helpers.join(partsOf(cache), capacity, this.alignment);
+    cache.parts = undefined;
+    cache.tensors = tensors;
+    cache.capacity = capacity;
+    return tensors;
+  }
+
+  selectRows(cache: KvCache, rows: readonly number[]): KvCache {
+    if (rows.length === cache.batch && rows.every((row, i) => row === i)) return cache;
+    const old = partsOf(cache);
+    // Which part, and which of its source rows, each row of the cache is.
+    const located: { part: number; row: number }[] = [];
+    old.forEach((part, k) => part.rows.forEach((row) => located.push({ part: k, row })));
+    // Consecutive rows from one part stay one part: a gather of a run of rows.
+    const parts: RowPart[] = [];
+    for (const index of rows) {
+      const { part, row } = located[index];
+      const last = parts.at(-1);
+      if (last && last.tensors === old[part].tensors) last.rows.push(row);
+      else parts.push({ ...old[part], rows: [row] });
+    }
+    const kept = sources(parts);
+    for (const tensors of sources(old)) if (!kept.has(tensors)) for (const tensor of tensors) tensor.dispose();
+    const selected: GpuKvCache = { tensors: [], batch: rows.length, capacity: cache.capacity, lengths: rows.map((row) => cache.lengths[row]), parts };
+    return selected;
+  }
+
+  append(target: KvCache | null, source: KvCache): KvCache {
+    if (!target || target.batch === 0) {
+      if (target) this.dispose(target);
+      return source;
+    }
+    // The shorter cache's rows are padded when joined (before their positions, or after them).
+    const joined: GpuKvCache = {
+      tensors: [],
+      batch: target.batch + source.batch,
+      capacity: Math.max(target.capacity, source.capacity),
+      lengths: [...target.lengths, ...source.lengths],
+      parts: [...partsOf(target), ...partsOf(source)],
+    };
+    return joined;
+  }
+
+  override dispose(cache: KvCache): void {
+    for (const tensors of sources(partsOf(cache))) for (const tensor of tensors) tensor.dispose();
+  }
+
+  override async release(): Promise<void> {
+    await this.helpers.release();
+    await super.release();
+  }
+}
+
+/** The standard graph on the GPU, its presents fed back as the next pass's past. */
+export class GpuCacheDecoder extends GpuDecoder {
+  readonly graph = 'standard';
+  protected readonly alignment = 'end';
 
   /** The past of a fresh pass: host tensors of 0 positions (the standard graph concatenates onto them). */
   private emptyPast(batch: number): Tensor[] {
@@ -54,15 +124,6 @@ export class GpuCacheDecoder extends Decoder {
       feeds[`past_key_values.${layer}.key`] = past[2 * layer];
       feeds[`past_key_values.${layer}.value`] = past[2 * layer + 1];
     }
-  }
-
-  /** The cache's tensors with its pending row moves done (on the device). */
-  private async materialize(cache: GpuKvCache): Promise<Tensor[]> {
-    if (!cache.parts) return cache.tensors;
-    const tensors = await this.helpers.join(cache.parts, cache.capacity);
-    cache.parts = undefined;
-    cache.tensors = tensors;
-    return tensors;
   }
 
   async forward(cache: KvCache | null, tokens: readonly (readonly number[])[]): Promise<{ scores: Scores; cache: KvCache }> {
@@ -90,50 +151,5 @@ export class GpuCacheDecoder extends Decoder {
     const results = await this.run(feeds);
     for (const [name, tensor] of Object.entries(results)) if (name !== 'logits') tensor.dispose();
     return this.helpers.scores(results.logits);
-  }
-
-  selectRows(cache: KvCache, rows: readonly number[]): KvCache {
-    if (rows.length === cache.batch && rows.every((row, i) => row === i)) return cache;
-    const old = partsOf(cache);
-    // Which part, and which of its source rows, each row of the cache is.
-    const located: { part: number; row: number }[] = [];
-    old.forEach((part, k) => part.rows.forEach((row) => located.push({ part: k, row })));
-    // Consecutive rows from one part stay one part: a gather of a run of rows.
-    const parts: RowPart[] = [];
-    for (const index of rows) {
-      const { part, row } = located[index];
-      const last = parts.at(-1);
-      if (last && last.tensors === old[part].tensors && last.capacity === old[part].capacity) last.rows.push(row);
-      else parts.push({ ...old[part], rows: [row] });
-    }
-    const kept = sources(parts);
-    for (const tensors of sources(old)) if (!kept.has(tensors)) for (const tensor of tensors) tensor.dispose();
-    const selected: GpuKvCache = { tensors: [], batch: rows.length, capacity: cache.capacity, lengths: rows.map((row) => cache.lengths[row]), parts };
-    return selected;
-  }
-
-  append(target: KvCache | null, source: KvCache): KvCache {
-    if (!target || target.batch === 0) {
-      if (target) this.dispose(target);
-      return source;
-    }
-    // Rows stay right-aligned: the shorter cache's rows are padded on the left when joined.
-    const joined: GpuKvCache = {
-      tensors: [],
-      batch: target.batch + source.batch,
-      capacity: Math.max(target.capacity, source.capacity),
-      lengths: [...target.lengths, ...source.lengths],
-      parts: [...partsOf(target), ...partsOf(source)],
-    };
-    return joined;
-  }
-
-  override dispose(cache: KvCache): void {
-    for (const tensors of sources(partsOf(cache))) for (const tensor of tensors) tensor.dispose();
-  }
-
-  override async release(): Promise<void> {
-    await this.helpers.release();
-    await super.release();
   }
 }

@@ -1,9 +1,10 @@
 /**
- * Small helper sessions on the GPU decoder's execution provider, so that the key/value cache never
+ * Small helper sessions on the GPU decoders' execution provider, so that the key/value cache never
  * leaves device memory: one joins row selections of several caches (Gather, Pad, Concat: expanding a
- * prompt's row to N candidates, reordering beams, dropping finished rows, a turn joining the batch),
- * one turns a step's logits into what sampling reads (float32 logits and each position's log-normaliser).
- * The graphs are built here for the model's layer count and cache type (onnx-builder.ts).
+ * prompt's row to N candidates, reordering beams, dropping finished rows, a turn joining the batch,
+ * a slot cache growing), one writes a slot-cache pass's new entries at each row's next free slots
+ * (ScatterND), one turns a step's logits into what sampling reads (float32 logits and each position's
+ * log-normaliser). The graphs are built here for the model's layer count and cache type (onnx-builder.ts).
  */
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 import type { DecoderShape, Scores } from './decoder.js';
@@ -12,7 +13,13 @@ import type { EngineDevice } from './errors.js';
 import { buildModel, type NodeSpec, type ValueInfo } from './onnx-builder.js';
 import { sessionOptions } from './session.js';
 
-/** Rows `rows` of a cache's tensors, whose rows end at `capacity` (right-aligned, as the standard graph keeps them). */
+/**
+ * Where a row's positions sit in its cache's capacity: `end` (right-aligned, as the standard graph
+ * keeps them: padding goes before) or `start` (slot cache: free slots after).
+ */
+export type Alignment = 'start' | 'end';
+
+/** Rows `rows` of a cache's tensors, `capacity` positions each. */
 export interface RowPart {
   tensors: Tensor[];
   /** Rows the tensors hold. */
@@ -31,6 +38,7 @@ function isIdentity(part: RowPart): boolean {
 export class GpuCacheHelpers {
   private readonly joins = new Map<string, Promise<InferenceSession>>();
   private scoresSession: Promise<InferenceSession> | undefined;
+  private writeSession: Promise<InferenceSession> | undefined;
 
   constructor(
     private readonly device: EngineDevice,
@@ -44,11 +52,11 @@ export class GpuCacheHelpers {
   }
 
   /**
-   * One cache of `capacity` positions per row holding the parts' rows in order, each part padded on
-   * the left to `capacity`. CONSUMES the parts' tensors (a single part that needs no change is
-   * handed back as it is).
+   * One cache of `capacity` positions per row holding the parts' rows in order, each part padded to
+   * `capacity` (before its positions or after them). CONSUMES the parts' tensors (a single part that
+   * needs no change is handed back as it is).
    */
-  async join(parts: RowPart[], capacity: number): Promise<Tensor[]> {
+  async join(parts: RowPart[], capacity: number, alignment: Alignment): Promise<Tensor[]> {
     const plan = parts.map((part) => ({ gather: !isIdentity(part), pad: part.capacity < capacity }));
     if (parts.length === 1 && !plan[0].gather && !plan[0].pad) return parts[0].tensors;
     const key = plan.map((step) => `${step.gather ? 'g' : ''}${step.pad ? 'p' : ''}-`).join('');
@@ -57,8 +65,9 @@ export class GpuCacheHelpers {
     parts.forEach((part, k) => {
       part.tensors.forEach((tensor, t) => (feeds[`part${k}.${t}`] = tensor));
       if (plan[k].gather) feeds[`rows${k}`] = new Tensor('int64', BigInt64Array.from(part.rows, BigInt), [part.rows.length]);
-      // Pads of [batch, heads, positions, headDim]: all begins, then all ends; only positions begin.
-      if (plan[k].pad) feeds[`pads${k}`] = new Tensor('int64', BigInt64Array.from([0, 0, capacity - part.capacity, 0, 0, 0, 0, 0].map(BigInt)), [8]);
+      // Pads of [batch, heads, positions, headDim]: all begins, then all ends; only positions are padded.
+      const pad = BigInt(capacity - part.capacity);
+      if (plan[k].pad) feeds[`pads${k}`] = new Tensor('int64', alignment === 'end' ? [0n, 0n, pad, 0n, 0n, 0n, 0n, 0n] : [0n, 0n, 0n, 0n, 0n, 0n, pad, 0n], [8]);
     });
     const results = await session.run(feeds);
     for (const tensor of new Set(Object.values(feeds))) tensor.dispose();
@@ -117,6 +126,46 @@ export class GpuCacheHelpers {
   }
 
   /**
+   * The slot cache `cache` with `updates` ([batch, kvHeads, seq, headDim] per tensor, a slot-cache
+   * pass's new entries) written at each row's slots [lengths[r], lengths[r] + seq). A new buffer:
+   * onnxruntime-node cannot bind an output onto an input. CONSUMES `cache` and `updates`.
+   */
+  async write(cache: Tensor[], updates: Tensor[], lengths: readonly number[]): Promise<Tensor[]> {
+    this.writeSession ??= this.create(this.writeModel(), true);
+    const [batch, heads, seq] = updates[0].dims;
+    // ScatterND indices [batch, heads, seq, 3]: (row, head, slot) of each updated headDim vector.
+    const indices = new BigInt64Array(batch * heads * seq * 3);
+    let i = 0;
+    for (let row = 0; row < batch; row++) {
+      for (let head = 0; head < heads; head++) {
+        for (let s = 0; s < seq; s++, i += 3) indices.set([BigInt(row), BigInt(head), BigInt(lengths[row] + s)], i);
+      }
+    }
+    const feeds: Record<string, Tensor> = { indices: new Tensor('int64', indices, [batch, heads, seq, 3]) };
+    cache.forEach((tensor, t) => (feeds[`cache.${t}`] = tensor));
+    updates.forEach((tensor, t) => (feeds[`update.${t}`] = tensor));
+    const results = await (await this.writeSession).run(feeds);
+    for (const tensor of Object.values(feeds)) tensor.dispose();
+    return cache.map((_, t) => results[`out.${t}`]);
+  }
+
+  private writeModel(): Uint8Array {
+    const { layers, kvHeads, headDim, cacheType } = this.shape;
+    const tensors = [...Array(2 * layers).keys()];
+    const dims = (positions: string) => ['rows', kvHeads, positions, headDim];
+    return buildModel({
+      name: 'banter_write_slots',
+      inputs: [
+        ...tensors.map((t) => ({ name: `cache.${t}`, type: cacheType, dims: dims('slots') })),
+        ...tensors.map((t) => ({ name: `update.${t}`, type: cacheType, dims: dims('new') })),
+        { name: 'indices', type: 'int64' as const, dims: ['rows', kvHeads, 'new', 3] },
+      ],
+      outputs: tensors.map((t) => ({ name: `out.${t}`, type: cacheType, dims: dims('slots') })),
+      nodes: tensors.map((t) => ({ op: 'ScatterND', inputs: [`cache.${t}`, 'indices', `update.${t}`], outputs: [`out.${t}`] })),
+    });
+  }
+
+  /**
    * The float32 logits and each position's log sum exp of a step's `logits` (left on the device by
    * the decoder), computed there; only these come back to host memory. CONSUMES `logits`.
    */
@@ -149,9 +198,10 @@ export class GpuCacheHelpers {
   }
 
   async release(): Promise<void> {
-    const sessions = [...this.joins.values(), ...(this.scoresSession ? [this.scoresSession] : [])];
+    const sessions = [...this.joins.values(), ...[this.scoresSession, this.writeSession].filter((s) => s !== undefined)];
     this.joins.clear();
     this.scoresSession = undefined;
+    this.writeSession = undefined;
     for (const session of sessions) await (await session).release();
   }
 }

@@ -27,11 +27,21 @@ export function spinningConfig(spinning: boolean): Record<string, unknown> {
   return { session: { intra_op: allow, inter_op: allow } };
 }
 
+/** Which outputs stay in device memory: all of them, those named, or none. */
+export type DeviceOutputs = boolean | readonly string[];
+
+function outputLocation(deviceOutputs: DeviceOutputs): InferenceSession.SessionOptions['preferredOutputLocation'] {
+  if (deviceOutputs === true) return 'gpu-buffer';
+  if (deviceOutputs === false) return undefined;
+  return Object.fromEntries(deviceOutputs.map((name) => [name, 'gpu-buffer' as const]));
+}
+
 export function sessionOptions(
   options: Pick<EngineOptions, 'intraOpThreads' | 'interOpThreads' | 'spinning'>,
   device: EngineDevice,
-  deviceOutputs = false,
+  deviceOutputs: DeviceOutputs = false,
 ): InferenceSession.SessionOptions {
+  const location = outputLocation(deviceOutputs);
   return {
     executionProviders: [device],
     graphOptimizationLevel: 'all',
@@ -39,7 +49,7 @@ export function sessionOptions(
     ...(options.interOpThreads !== undefined ? { interOpNumThreads: options.interOpThreads } : {}),
     // GPU sessions warn on every load that shape arithmetic runs on the CPU, which is by design.
     ...(device === 'cpu' ? {} : { logSeverityLevel: 3 as const }),
-    ...(deviceOutputs ? { preferredOutputLocation: 'gpu-buffer' as const } : {}),
+    ...(location ? { preferredOutputLocation: location } : {}),
     extra: spinningConfig(options.spinning ?? false),
   };
 }
@@ -61,8 +71,8 @@ export interface CreatedSession {
 }
 
 export interface SessionRequest {
-  /** Keep outputs in device memory on a device that can (the GPU decoder's sessions). */
-  deviceOutputs?: boolean;
+  /** Outputs to keep in device memory on a device that can (the GPU decoders' sessions): all, or those named. */
+  deviceOutputs?: DeviceOutputs;
   /** What the machine offers; found here when not given (tests pass their own). */
   facts?: DeviceFacts;
 }
@@ -82,7 +92,8 @@ export async function createInferenceSession(
   const say = options.onProgress ?? (() => {});
   for (const [index, device] of tried.entries()) {
     const path = typeof graph === 'string' ? graph : graph(device);
-    const deviceOutputs = request.deviceOutputs === true && DEVICE_OUTPUT_DEVICES.has(device);
+    const outputs = DEVICE_OUTPUT_DEVICES.has(device) ? (request.deviceOutputs ?? false) : false;
+    const deviceOutputs = outputs !== false;
     if (device === 'cpu') return { session: await InferenceSession.create(path, sessionOptions(options, device)), device, path, deviceOutputs };
     const skip = options.device === 'auto' ? autoSkipReason(device, facts!) : unavailableReason(device, facts!);
     let unavailable: DeviceUnavailableError;
@@ -92,7 +103,7 @@ export async function createInferenceSession(
         say('note: no GPU device here, so WebGPU can only run on a software Vulkan adapter (such as Mesa lavapipe), slower than engine.device: cpu');
       }
       try {
-        return { session: await InferenceSession.create(path, sessionOptions(options, device, deviceOutputs)), device, path, deviceOutputs };
+        return { session: await InferenceSession.create(path, sessionOptions(options, device, outputs)), device, path, deviceOutputs };
       } catch (error) {
         unavailable = new DeviceUnavailableError(device, error);
       }

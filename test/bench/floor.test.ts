@@ -4,6 +4,9 @@
  * input shapes are recorded: on the CPU every call, on WebGPU the decoder's (banter's row-joining and
  * scores helper sessions are its own work, which the floor leaves out).
  */
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { InferenceSession, type Tensor } from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildScenario, readModelFacts, type ModelFacts } from '../../bench/engine/scenarios.js';
@@ -60,14 +63,25 @@ describe('the benchmark floor', () => {
 const webgpu = (await webGpuUnavailable()) === undefined || WEBGPU_REQUIRED;
 
 describe.runIf(webgpu)('the benchmark floor on webgpu', () => {
+  // The fixture runs on its slot-cache graph; a copy without it on the standard graph.
+  const scratch = mkdtempSync(join(tmpdir(), 'banter-floor-'));
+  const standardOnly = join(scratch, 'tiny-gpt2');
+  cpSync(FIXTURE, standardOnly, { recursive: true });
+  rmSync(join(standardOnly, 'onnx', 'decoder_slot_cache.onnx'));
+  afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
   // 64 candidates on lavapipe only take longer: their shapes follow the same code as 16.
-  it.each(SCENARIOS.filter((name) => name !== 'sample-64x32').map((name) => [name]))('makes banter’s decoder calls in %s', async (name: ScenarioName) => {
-    const { workload } = buildScenario(name, model, 1);
+  const cases = SCENARIOS.filter((name) => name !== 'sample-64x32').flatMap((name) => [
+    { name, dir: FIXTURE, graph: 'slot-cache', cache: 'cache.0.key' },
+    { name, dir: standardOnly, graph: 'standard', cache: 'past_key_values.0.key' },
+  ]);
+  it.each(cases)('makes banter’s decoder calls in $name on the $graph graph', async ({ name, dir, cache }) => {
+    const { workload } = buildScenario(name, await readModelFacts(dir), 1);
     const decoderCalls = (all: string[]) => all.filter((call) => call.includes('input_ids['));
-    const banter = await recordRun(await createBanterSystem(FIXTURE, workload, THREADS, 'webgpu'));
-    const floor = await recordRun(await createFloorSystem(FIXTURE, workload, THREADS, 'webgpu'));
+    const banter = await recordRun(await createBanterSystem(dir, workload, THREADS, 'webgpu'));
+    const floor = await recordRun(await createFloorSystem(dir, workload, THREADS, 'webgpu'));
     expect(decoderCalls(banter).length).toBeGreaterThan(0);
-    expect(decoderCalls(banter).every((call) => call.includes('past_key_values.0.key'))).toBe(true);
+    expect(decoderCalls(banter).every((call) => call.includes(cache))).toBe(true);
     expect(floor).toEqual(decoderCalls(banter));
   });
 });

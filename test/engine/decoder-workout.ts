@@ -6,18 +6,24 @@
 import { expect } from 'vitest';
 import { ConcatCacheDecoder, SlotCacheDecoder, type Decoder, type DecoderShape } from '../../core/engine/decoder.js';
 import { GpuCacheDecoder } from '../../core/engine/gpu-decoder.js';
+import { GpuSlotCacheDecoder, slotCacheDeviceOutputs } from '../../core/engine/gpu-slot-decoder.js';
 import type { KvCache } from '../../core/engine/kv-cache.js';
 import { readModelFolder } from '../../core/engine/model-folder.js';
 import { createInferenceSession } from '../../core/engine/session.js';
 
-/** A decoder on `graph` of `dir` running on `device`; the GPU decoder keeps its outputs in GPU memory. */
-export async function openDecoder(dir: string, graph: 'slot-cache' | 'standard' | 'gpu', device: 'cpu' | 'webgpu'): Promise<Decoder> {
+/** Which decoder: the CPU's two (host memory) or the GPU's two (device memory on WebGPU). */
+export type DecoderKind = 'standard' | 'slot-cache' | 'gpu-standard' | 'gpu-slot-cache';
+
+/** A decoder of `kind` on `dir`'s graph, running on `device`. */
+export async function openDecoder(dir: string, kind: DecoderKind, device: 'cpu' | 'webgpu'): Promise<Decoder> {
   const folder = await readModelFolder(dir);
-  const path = graph === 'slot-cache' ? folder.slotCachePath! : folder.onnxPath;
-  const { session } = await createInferenceSession(path, { device, fallback: 'fail' }, { deviceOutputs: graph === 'gpu' });
+  const slot = kind.endsWith('slot-cache');
+  const gpu = kind.startsWith('gpu');
+  const deviceOutputs = gpu && (slot ? slotCacheDeviceOutputs(folder.layers) : true);
+  const { session } = await createInferenceSession(slot ? folder.slotCachePath! : folder.onnxPath, { device, fallback: 'fail' }, { deviceOutputs });
   const shape: DecoderShape = { layers: folder.layers, kvHeads: folder.kvHeads, headDim: folder.headDim, vocabSize: folder.vocabSize, cacheType: 'float32' };
-  if (graph === 'gpu') return new GpuCacheDecoder(session, shape, device);
-  return graph === 'slot-cache' ? new SlotCacheDecoder(session, shape) : new ConcatCacheDecoder(session, shape);
+  if (gpu) return slot ? new GpuSlotCacheDecoder(session, shape, device) : new GpuCacheDecoder(session, shape, device);
+  return slot ? new SlotCacheDecoder(session, shape) : new ConcatCacheDecoder(session, shape);
 }
 
 export function maxDifference(a: Float32Array, b: Float32Array): number {

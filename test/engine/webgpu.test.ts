@@ -2,8 +2,9 @@
  * The engine on `device: webgpu` (Dawn on Vulkan; in CI, Mesa's lavapipe) gives the CPU's candidates
  * and scores: seeded sampling, greedy and beam search, `score`, and several turns batched together,
  * on the GPT-2 fixture, the shipped banter-chat and the modern-family fixtures. There the key/value
- * cache stays in GPU memory (the GPU decoder); the slot-cache and standard decoders, which keep it in
- * host memory, run on WebGPU too, including their passes over no cached positions. fp16 graphs
+ * cache stays in GPU memory (the GPU decoders, on the slot-cache graph where the folder has one, else
+ * the standard graph); the CPU's decoders, which keep it in host memory, run on WebGPU too, each
+ * through passes over no cached positions, joined batches, row moves and scoring. fp16 graphs
  * compute in half precision on the GPU (the CPU provider widens most fp16 operators to float32), so
  * they are held to half precision's bound against the fp32 model, not to the CPU's fp16 figures.
  *
@@ -18,7 +19,7 @@ import { deviceFacts } from '../../core/engine/device.js';
 import { loadEngine, type LoadedDialogueEngine } from '../../core/engine/index.js';
 import { createInferenceSession } from '../../core/engine/session.js';
 import type { DecodeOptions, GeneratedCandidate, ModelDtype, ScorePair } from '../../core/engine/types.js';
-import { exercise, maxDifference, openDecoder } from './decoder-workout.js';
+import { exercise, maxDifference, openDecoder, type DecoderKind } from './decoder-workout.js';
 import { FIXTURE, PLAIN } from './helpers.js';
 import { WEBGPU_REQUIRED, webGpuUnavailable } from './webgpu-env.js';
 
@@ -92,9 +93,9 @@ describe.runIf(runs).each(MODELS)('$name on webgpu', ({ dir, dtype }) => {
     await gpu?.dispose();
   });
 
-  it('runs the standard graph with its key/value cache in GPU memory', () => {
+  it('runs the CPU’s graph (the slot-cache graph where the folder has one) with its key/value cache in GPU memory', () => {
     expect(gpu.device).toBe('webgpu');
-    expect(gpu.graph).toBe('standard');
+    expect(gpu.graph).toBe(cpu.graph);
     expect(gpu.info.dtype).toBe(cpu.info.dtype);
     expect(messages.at(-1)).toContain('key/value cache in GPU memory');
   });
@@ -183,6 +184,8 @@ describe.runIf(runs)('half precision on webgpu (tiny-llama fp16)', () => {
   });
 });
 
+const KINDS: DecoderKind[] = ['slot-cache', 'standard', 'gpu-standard', 'gpu-slot-cache'];
+
 describe.runIf(runs)('decoders on webgpu', () => {
   const dirs = [FIXTURE, ...(existsSync(join(BANTER_CHAT, 'onnx', 'decoder_slot_cache.onnx')) ? [BANTER_CHAT] : [])];
   let reference: Map<string, Float32Array[]>;
@@ -195,18 +198,18 @@ describe.runIf(runs)('decoders on webgpu', () => {
     }
   });
 
-  it.each(dirs.flatMap((dir) => (['slot-cache', 'standard', 'gpu'] as const).map((graph) => ({ dir, graph, name: dir.split('/').at(-1) }))))(
-    '$name: the $graph decoder’s passes (the first over no cached positions) match the CPU’s',
-    async ({ dir, graph }) => {
-      const decoder = await openDecoder(dir, graph, 'webgpu');
+  it.each(dirs.flatMap((dir) => KINDS.map((kind) => ({ dir, kind, name: dir.split('/').at(-1) }))))(
+    '$name: the $kind decoder’s passes (the first over no cached positions) match the CPU’s',
+    async ({ dir, kind }) => {
+      const decoder = await openDecoder(dir, kind, 'webgpu');
       const locations = new Set<string>();
       const logits = await exercise(decoder, (cache) => cache.tensors.forEach((tensor: Tensor) => locations.add(tensor.location)));
       await decoder.release();
       const expected = reference.get(dir)!;
       expect(logits).toHaveLength(expected.length);
       logits.forEach((pass, i) => expect(maxDifference(pass, expected[i])).toBeLessThan(TOLERANCE));
-      // Only the GPU decoder leaves the cache in GPU memory between passes.
-      expect([...locations]).toEqual([graph === 'gpu' ? 'gpu-buffer' : 'cpu']);
+      // Only the GPU decoders leave the cache in GPU memory between passes.
+      expect([...locations]).toEqual([kind.startsWith('gpu') ? 'gpu-buffer' : 'cpu']);
     },
   );
 });

@@ -1,18 +1,21 @@
 /**
  * The floor: bare onnxruntime-node `InferenceSession.run` calls with inputs built before the clock
- * starts, on the graph banter runs (on the CPU the slot-cache graph when the folder has one, else the
- * standard one; on WebGPU the standard graph with its presents left in GPU memory), in the sequence
- * and at the shapes banter's engine uses: generation is one prefill at batch 1 over the prompt, then
- * one call per further token at batch N x 1; scoring is one call over the left-padded pairs. On the
- * standard graph each step's past is the previous call's `present` (on WebGPU a GPU tensor, and only
- * the logits come back to host memory); on the slot-cache graph every call reads pre-built cache
- * buffers (the prefill's sized for prompt + new tokens, all masked; scoring's one masked slot per row:
- * the graph never sees zero slots), with a pre-built mask. No tokenizer, no sampling, no cache copies
- * or writes (the first step's batch-N cache is pre-built: filled values on the CPU, an untimed batch-N
- * pass over the prompt on the GPU), so anything above it is a system's own work.
+ * starts, on the graph banter runs (the slot-cache graph when the folder has one, else the standard
+ * one), in the sequence and at the shapes banter's engine uses: generation is one prefill at batch 1
+ * over the prompt, then one call per further token at batch N x 1; scoring is one call over the
+ * left-padded pairs. On the standard graph each step's past is the previous call's `present`; on the
+ * slot-cache graph every call reads pre-built cache buffers (the prefill's sized for prompt + new
+ * tokens, all masked; scoring's one masked slot per row: the graph never sees zero slots), with a
+ * pre-built mask. On WebGPU the cache is in GPU memory as banter's is (presents left there; the slot
+ * graph's steps read a filled cache put there before the clock starts) and only logits (and the slot
+ * graph's log-normalisers) come back. No tokenizer, no sampling, no cache copies or writes (the first
+ * step's batch-N cache is pre-built: filled values, or on the GPU's standard graph an untimed batch-N
+ * pass over the prompt), so anything above it is a system's own work.
  */
 import { join } from 'node:path';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
+import { slotCacheDeviceOutputs } from '../../../core/engine/gpu-slot-decoder.js';
+import { buildModel } from '../../../core/engine/onnx-builder.js';
 import { DEVICE_OUTPUT_DEVICES, sessionOptions } from '../../../core/engine/session.js';
 import { readModelFacts } from '../scenarios.js';
 import type { BenchDevice, Threads, Workload } from '../types.js';
@@ -56,6 +59,21 @@ function filledPast(names: string[], shape: Shape, batch: number, length: number
   );
 }
 
+/** Copies of host tensors in `device` memory, through an Identity session whose outputs stay there. */
+async function onDevice(feeds: Feeds, device: BenchDevice): Promise<Feeds> {
+  const names = Object.keys(feeds);
+  const model = buildModel({
+    name: 'floor_upload',
+    inputs: names.map((name) => ({ name, type: 'float32', dims: feeds[name].dims.map(Number) })),
+    outputs: names.map((name) => ({ name: `${name}.device`, type: 'float32', dims: feeds[name].dims.map(Number) })),
+    nodes: names.map((name) => ({ op: 'Identity', inputs: [name], outputs: [`${name}.device`] })),
+  });
+  const upload = await InferenceSession.create(model, sessionOptions({}, device, true));
+  const results = await upload.run(feeds);
+  await upload.release();
+  return Object.fromEntries(names.map((name) => [name, results[`${name}.device`]]));
+}
+
 /** Frees a call's tensors (GPU ones hold device memory until then). */
 function disposeAll(tensors: Record<string, unknown>): void {
   for (const tensor of Object.values(tensors)) (tensor as Tensor).dispose();
@@ -79,13 +97,13 @@ function tokenFeeds(batch: number, tokens: number[], pastLength: number, withPos
 export async function createFloorSystem(modelDir: string, workload: Workload, threads: Threads, device: BenchDevice = 'cpu'): Promise<BenchSystem> {
   const model = await readModelFacts(modelDir);
   const shape: Shape = { layers: model.layers, heads: model.kvHeads, headDim: model.headDim };
-  // As the engine chooses: a device that keeps outputs in its memory runs the standard graph.
+  // As the engine runs: the slot-cache graph where the folder has one; on a device that keeps outputs
+  // in its memory, the cache there (presents, or the slot graph's new entries) and logits back in host memory.
   const deviceCache = DEVICE_OUTPUT_DEVICES.has(device);
-  const slotCache = !deviceCache && model.slotCacheGraph;
+  const slotCache = model.slotCacheGraph;
   const names = cacheNames(shape, slotCache);
-  const options = sessionOptions({ intraOpThreads: threads.intraOp, interOpThreads: threads.interOp, spinning: threads.spinning }, device);
-  // Presents stay in GPU memory; logits come back to host memory, the least a step must bring back.
-  if (deviceCache) options.preferredOutputLocation = Object.fromEntries(names.map((name) => [name.replace('past_key_values', 'present'), 'gpu-buffer' as const]));
+  const outputs = slotCache ? slotCacheDeviceOutputs(shape.layers) : names.map((name) => name.replace('past_key_values', 'present'));
+  const options = sessionOptions({ intraOpThreads: threads.intraOp, interOpThreads: threads.interOp, spinning: threads.spinning }, device, deviceCache && outputs);
   const session = await InferenceSession.create(slotCache ? join(modelDir, 'onnx', 'decoder_slot_cache.onnx') : model.standardGraph, options);
   const withPositions = session.inputNames.includes('position_ids');
   const tokens = expectedTokens(workload);
@@ -134,6 +152,21 @@ export async function createFloorSystem(modelDir: string, workload: Workload, th
   );
   const presentAsPast = (outputs: InferenceSession.OnnxValueMapType): Feeds =>
     Object.fromEntries(names.map((name) => [name, outputs[name.replace('past_key_values', 'present')] as Tensor]));
+  if (deviceCache && slotCache) {
+    // The steps read one pre-built, filled batch-N cache in GPU memory (the engine's is there too).
+    const firstCache = await onDevice(filledPast(names, shape, batch, slots), device);
+    return {
+      run: async () => {
+        disposeAll(await session.run(prefill));
+        for (const step of steps) disposeAll(await session.run({ ...step, ...firstCache }));
+        return tokens;
+      },
+      dispose: async () => {
+        disposeAll(firstCache);
+        await session.release();
+      },
+    };
+  }
   if (deviceCache) {
     // The first step's batch-N past, in GPU memory: an untimed pass over the prompt at batch N.
     const warm = await session.run({ ...tokenFeeds(batch, prompt, 0, withPositions), ...filledPast(names, shape, batch, 0) });
