@@ -77,7 +77,7 @@ export abstract class GpuDecoder extends Decoder {
       else parts.push({ ...old[part], rows: [row] });
     }
     const kept = sources(parts);
-    for (const tensors of sources(old)) if (!kept.has(tensors)) for (const tensor of tensors) tensor.dispose();
+    for (const tensors of sources(old)) if (!kept.has(tensors)) for (const tensor of tensors) this.helpers.tensors.free(tensor);
     const selected: GpuKvCache = { tensors: [], batch: rows.length, capacity: cache.capacity, lengths: rows.map((row) => cache.lengths[row]), parts };
     return selected;
   }
@@ -99,9 +99,10 @@ export abstract class GpuDecoder extends Decoder {
   }
 
   override dispose(cache: KvCache): void {
-    for (const tensors of sources(partsOf(cache))) for (const tensor of tensors) tensor.dispose();
+    for (const tensors of sources(partsOf(cache))) for (const tensor of tensors) this.helpers.tensors.free(tensor);
   }
 
+  /** Every device tensor first (see DeviceTensors), then the helper sessions, then the decoder's. */
   override async release(): Promise<void> {
     await this.helpers.release();
     await super.release();
@@ -136,9 +137,10 @@ export class GpuCacheDecoder extends GpuDecoder {
     this.pastFeeds(feeds, pastTensors, past > 0);
     const results = await this.run(feeds);
     // The pass is done with its past: its device buffers go back to the provider now.
-    for (const tensor of Object.values(feeds)) tensor.dispose();
+    for (const tensor of Object.values(feeds)) this.helpers.tensors.free(tensor);
     const present: Tensor[] = [];
     for (let layer = 0; layer < this.shape.layers; layer++) present.push(results[`present.${layer}.key`], results[`present.${layer}.value`]);
+    this.helpers.tensors.keep(present);
     return {
       scores: await this.helpers.scores(results.logits),
       cache: { tensors: present, batch, capacity: past + seq, lengths: lengths.map((length) => length + seq) },

@@ -28,14 +28,45 @@ export interface RowPart {
   rows: number[];
 }
 
-/** Helper sessions kept at most (one per shape of join: which parts gather, which pad). */
-const MAX_JOIN_SESSIONS = 16;
+/**
+ * Parts one join session takes; more are joined four at a time. With each part either passed as it
+ * is or gathered and padded, at most 30 join sessions exist (none is released before the decoder:
+ * see DeviceTensors).
+ */
+const MAX_JOIN_PARTS = 4;
 
 function isIdentity(part: RowPart): boolean {
   return part.rows.length === part.batch && part.rows.every((row, i) => row === i);
 }
 
+/**
+ * Every device tensor the GPU decoders hold. A device tensor must be freed while the session that
+ * made it still exists: freeing one after its session was released crashed the process (SIGSEGV
+ * with onnxruntime-node 1.30's WebGPU provider). So no helper session is released before the
+ * decoder, and the decoder frees whatever is still held (a cache lost with a failed pass, say)
+ * before it releases the sessions. Freeing twice is harmless.
+ */
+export class DeviceTensors {
+  private readonly live = new Set<Tensor>();
+
+  keep(tensors: Tensor[]): Tensor[] {
+    for (const tensor of tensors) this.live.add(tensor);
+    return tensors;
+  }
+
+  free(tensor: Tensor): void {
+    tensor.dispose();
+    this.live.delete(tensor);
+  }
+
+  freeAll(): void {
+    for (const tensor of this.live) tensor.dispose();
+    this.live.clear();
+  }
+}
+
 export class GpuCacheHelpers {
+  readonly tensors = new DeviceTensors();
   private readonly joins = new Map<string, Promise<InferenceSession>>();
   private scoresSession: Promise<InferenceSession> | undefined;
   private writeSession: Promise<InferenceSession> | undefined;
@@ -57,10 +88,20 @@ export class GpuCacheHelpers {
    * needs no change is handed back as it is).
    */
   async join(parts: RowPart[], capacity: number, alignment: Alignment): Promise<Tensor[]> {
-    const plan = parts.map((part) => ({ gather: !isIdentity(part), pad: part.capacity < capacity }));
-    if (parts.length === 1 && !plan[0].gather && !plan[0].pad) return parts[0].tensors;
+    if (parts.length > MAX_JOIN_PARTS) {
+      const first = parts.slice(0, MAX_JOIN_PARTS);
+      const rows = first.reduce((sum, part) => sum + part.rows.length, 0);
+      const joined = await this.join(first, capacity, alignment);
+      return this.join([{ tensors: joined, batch: rows, capacity, rows: [...Array(rows).keys()] }, ...parts.slice(MAX_JOIN_PARTS)], capacity, alignment);
+    }
+    // A lone part may only gather (the hot path: beams reordered, rows expanded or dropped); among
+    // several, a part that changes is gathered and padded (with identity rows or no padding if so).
+    const moves = parts.map((part) => !isIdentity(part) || part.capacity < capacity);
+    const plan = parts.map((part, k) => ({ gather: moves[k], pad: moves[k] && (parts.length > 1 || part.capacity < capacity) }));
+    if (parts.length === 1 && !moves[0]) return parts[0].tensors;
     const key = plan.map((step) => `${step.gather ? 'g' : ''}${step.pad ? 'p' : ''}-`).join('');
-    const session = await this.joinSession(key, plan);
+    let session = this.joins.get(key);
+    if (!session) this.joins.set(key, (session = this.create(this.joinModel(plan), true)));
     const feeds: Record<string, Tensor> = {};
     parts.forEach((part, k) => {
       part.tensors.forEach((tensor, t) => (feeds[`part${k}.${t}`] = tensor));
@@ -69,27 +110,9 @@ export class GpuCacheHelpers {
       const pad = BigInt(capacity - part.capacity);
       if (plan[k].pad) feeds[`pads${k}`] = new Tensor('int64', alignment === 'end' ? [0n, 0n, pad, 0n, 0n, 0n, 0n, 0n] : [0n, 0n, 0n, 0n, 0n, 0n, pad, 0n], [8]);
     });
-    const results = await session.run(feeds);
-    for (const tensor of new Set(Object.values(feeds))) tensor.dispose();
-    return Array.from({ length: 2 * this.shape.layers }, (_, t) => results[`out.${t}`]);
-  }
-
-  private joinSession(key: string, plan: { gather: boolean; pad: boolean }[]): Promise<InferenceSession> {
-    let session = this.joins.get(key);
-    if (session) {
-      // Most recently used last: the oldest goes first when the map is full.
-      this.joins.delete(key);
-      this.joins.set(key, session);
-      return session;
-    }
-    if (this.joins.size >= MAX_JOIN_SESSIONS) {
-      const [oldest, dropped] = this.joins.entries().next().value!;
-      this.joins.delete(oldest);
-      void dropped.then((s) => s.release());
-    }
-    session = this.create(this.joinModel(plan), true);
-    this.joins.set(key, session);
-    return session;
+    const results = await (await session).run(feeds);
+    for (const tensor of new Set(Object.values(feeds))) this.tensors.free(tensor);
+    return this.tensors.keep(Array.from({ length: 2 * this.shape.layers }, (_, t) => results[`out.${t}`]));
   }
 
   private joinModel(plan: { gather: boolean; pad: boolean }[]): Uint8Array {
@@ -145,8 +168,8 @@ export class GpuCacheHelpers {
     cache.forEach((tensor, t) => (feeds[`cache.${t}`] = tensor));
     updates.forEach((tensor, t) => (feeds[`update.${t}`] = tensor));
     const results = await (await this.writeSession).run(feeds);
-    for (const tensor of Object.values(feeds)) tensor.dispose();
-    return cache.map((_, t) => results[`out.${t}`]);
+    for (const tensor of Object.values(feeds)) this.tensors.free(tensor);
+    return this.tensors.keep(cache.map((_, t) => results[`out.${t}`]));
   }
 
   private writeModel(): Uint8Array {
@@ -197,7 +220,9 @@ export class GpuCacheHelpers {
     });
   }
 
+  /** Frees every device tensor still held, then the helper sessions. */
   async release(): Promise<void> {
+    this.tensors.freeAll();
     const sessions = [...this.joins.values(), ...[this.scoresSession, this.writeSession].filter((s) => s !== undefined)];
     this.joins.clear();
     this.scoresSession = undefined;

@@ -59,8 +59,11 @@ function filledPast(names: string[], shape: Shape, batch: number, length: number
   );
 }
 
-/** Copies of host tensors in `device` memory, through an Identity session whose outputs stay there. */
-async function onDevice(feeds: Feeds, device: BenchDevice): Promise<Feeds> {
+/**
+ * Copies of host tensors in `device` memory, through an Identity session whose outputs stay there.
+ * Free the copies before releasing the session (a device tensor freed after its session crashes).
+ */
+async function onDevice(feeds: Feeds, device: BenchDevice): Promise<{ feeds: Feeds; release: () => Promise<void> }> {
   const names = Object.keys(feeds);
   const model = buildModel({
     name: 'floor_upload',
@@ -70,8 +73,14 @@ async function onDevice(feeds: Feeds, device: BenchDevice): Promise<Feeds> {
   });
   const upload = await InferenceSession.create(model, sessionOptions({}, device, true));
   const results = await upload.run(feeds);
-  await upload.release();
-  return Object.fromEntries(names.map((name) => [name, results[`${name}.device`]]));
+  const copies: Feeds = Object.fromEntries(names.map((name) => [name, results[`${name}.device`]]));
+  return {
+    feeds: copies,
+    release: async () => {
+      disposeAll(copies);
+      await upload.release();
+    },
+  };
 }
 
 /** Frees a call's tensors (GPU ones hold device memory until then). */
@@ -158,11 +167,11 @@ export async function createFloorSystem(modelDir: string, workload: Workload, th
     return {
       run: async () => {
         disposeAll(await session.run(prefill));
-        for (const step of steps) disposeAll(await session.run({ ...step, ...firstCache }));
+        for (const step of steps) disposeAll(await session.run({ ...step, ...firstCache.feeds }));
         return tokens;
       },
       dispose: async () => {
-        disposeAll(firstCache);
+        await firstCache.release();
         await session.release();
       },
     };
