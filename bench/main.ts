@@ -2,13 +2,18 @@
  * Benchmarks: `npm run bench -- <benchmark> [options]`.
  *   engine   banter's engine vs transformers.js vs bare onnxruntime (see bench/engine/cli.ts)
  *   safety   what the safety filter's rule models cost a turn (see bench/safety.ts)
- *   remote   the network hop to `banter engine serve` per turn, vs in-process (see bench/remote.ts)
+ *   parity   the engine on a GPU device against the CPU: candidates and scores (see bench/gpu/parity.ts)
+ *   layouts  the decoder's cache layouts on one device, per decode step (see bench/gpu/layouts.ts)
+ *   weights  writes the random weights of model folders stripped for a GPU run (see bench/gpu/weights.ts)
+ * Each is imported only when run, so one benchmark never loads another's dependencies.
  */
-import { engineCommand } from './engine/cli.js';
-import { remoteCommand } from './remote.js';
-import { safetyCommand } from './safety.js';
-
-const BENCHMARKS: Record<string, (args: string[]) => Promise<void>> = { engine: engineCommand, safety: safetyCommand, remote: remoteCommand };
+const BENCHMARKS: Record<string, () => Promise<(args: string[]) => Promise<void>>> = {
+  engine: async () => (await import('./engine/cli.js')).engineCommand,
+  safety: async () => (await import('./safety.js')).safetyCommand,
+  parity: async () => (await import('./gpu/parity.js')).parityCommand,
+  layouts: async () => (await import('./gpu/layouts.js')).layoutsCommand,
+  weights: async () => (await import('./gpu/weights.js')).weightsCommand,
+};
 
 const [name, ...args] = process.argv.slice(2);
 const benchmark = name === undefined ? undefined : BENCHMARKS[name];
@@ -16,7 +21,9 @@ if (!benchmark) {
   process.stderr.write(`usage: npm run bench -- <${Object.keys(BENCHMARKS).join('|')}> [options]\n`);
   process.exit(2);
 }
-benchmark(args).catch((error: unknown) => {
-  process.stderr.write(`bench ${name}: ${error instanceof Error ? error.message : String(error)}\n`);
-  process.exit(1);
-});
+benchmark()
+  .then((command) => command(args))
+  .catch((error: unknown) => {
+    process.stderr.write(`bench ${name}: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  });

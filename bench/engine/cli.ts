@@ -12,6 +12,9 @@
  *   --spinning           let onnxruntime's idle threads spin in every system (default off, as banter)
  *   --systems a,b        subset of banter,transformers.js,floor; --scenarios a,b subset of the scenarios
  *   --seed N             base seed (default 1); --out DIR results folder (default bench/results)
+ *   --device D           cpu (default), webgpu or cuda: the execution provider of every system; GPU runs
+ *                        add sample-64x32 to the scenarios and write engine-<device>-latest.json
+ *   --models a,b         the model folders to run (instead of --model and --large-model)
  *   --same-process       every system of a scenario in one child process (results in
  *                        engine-same-process.json, no plot): no process-to-process difference in
  *                        the ratios, but one shared peak RSS
@@ -22,7 +25,7 @@ import { parseArgs } from 'node:util';
 import { runEngineBenchmark } from './harness.js';
 import { renderPlot } from './plot.js';
 import { formatTable } from './report.js';
-import { SCENARIOS, SYSTEMS, type ScenarioName, type SystemName } from './types.js';
+import { BENCH_DEVICES, DEFAULT_SCENARIOS, SCENARIOS, SYSTEMS, type BenchDevice, type ScenarioName, type SystemName } from './types.js';
 
 const REPO_ROOT = resolve(import.meta.dirname, '../../..');
 const LARGE_MODEL = join(REPO_ROOT, 'bench/.models/gpt2-small-random');
@@ -77,17 +80,21 @@ export async function engineCommand(args: string[]): Promise<void> {
       seed: { type: 'string', default: '1' },
       out: { type: 'string' },
       'same-process': { type: 'boolean', default: false },
+      device: { type: 'string', default: 'cpu' },
+      models: { type: 'string' },
     },
   });
-  const modelDirs = [values.model ? resolve(values.model) : await defaultModel()];
-  if (!values['no-large']) {
+  const [device] = subset<BenchDevice>('device', values.device, BENCH_DEVICES);
+  if (values.device.includes(',') || !device) throw new Error(`--device takes one of ${BENCH_DEVICES.join(', ')}`);
+  const modelDirs = values.models ? values.models.split(',').map((dir) => resolve(dir.trim())) : [values.model ? resolve(values.model) : await defaultModel()];
+  if (!values.models && !values['no-large']) {
     const large = values['large-model'] ? resolve(values['large-model']) : LARGE_MODEL;
     if (!(await exists(join(large, 'onnx/model.onnx')))) {
       throw new Error(`no large model at ${large}: generate it with\n  ${LARGE_MODEL_COMMAND}\nor pass --no-large`);
     }
     modelDirs.push(large);
   }
-  if (!values['no-llama']) {
+  if (!values.models && !values['no-llama']) {
     const llama = values['llama-model'] ? resolve(values['llama-model']) : LLAMA_MODEL;
     if (!(await exists(join(llama, 'onnx/model.onnx')))) {
       throw new Error(`no Llama-family model at ${llama}: generate it with\n  ${LLAMA_MODEL_COMMAND}\nor pass --no-llama`);
@@ -97,7 +104,8 @@ export async function engineCommand(args: string[]): Promise<void> {
   const results = await runEngineBenchmark({
     modelDirs,
     systems: subset<SystemName>('systems', values.systems, SYSTEMS),
-    scenarios: subset<ScenarioName>('scenarios', values.scenarios, SCENARIOS),
+    scenarios: values.scenarios ? subset<ScenarioName>('scenarios', values.scenarios, SCENARIOS) : [...DEFAULT_SCENARIOS[device]],
+    device,
     threads: {
       intraOp: positiveInteger('intra', values.intra),
       interOp: positiveInteger('inter', values.inter),
@@ -112,11 +120,13 @@ export async function engineCommand(args: string[]): Promise<void> {
   const outDir = values.out ? resolve(values.out) : join(REPO_ROOT, 'bench/results');
   await mkdir(outDir, { recursive: true });
   const json = JSON.stringify(results, null, 2);
-  const jsonPath = join(outDir, values['same-process'] ? 'engine-same-process.json' : 'engine-latest.json');
+  // A GPU run never overwrites the CPU's committed results.
+  const stem = device === 'cpu' ? 'engine' : `engine-${device}`;
+  const jsonPath = join(outDir, values['same-process'] ? `${stem}-same-process.json` : `${stem}-latest.json`);
   await writeFile(jsonPath, `${json}\n`);
   const written = [`results: ${jsonPath}`];
   if (!values['same-process']) {
-    const plotPath = join(outDir, 'engine-tokens-per-second.svg');
+    const plotPath = join(outDir, `${stem}-tokens-per-second.svg`);
     await writeFile(plotPath, renderPlot(results));
     written.push(`plot:    ${plotPath}`);
   }

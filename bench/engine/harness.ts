@@ -7,13 +7,16 @@ import { loadAverage, machineFacts, type MachineFacts } from './machine.js';
 import { buildScenario, readModelFacts, SAMPLING, type ModelFacts } from './scenarios.js';
 import { median, quantile, round } from './stats.js';
 import type { SetupRequest } from './protocol.js';
-import type { MeasureResult, ScenarioName, SystemFigures, SystemName, Threads } from './types.js';
+import { DEVICE_OUTPUT_DEVICES } from '../../core/engine/session.js';
+import type { BenchDevice, MeasureResult, ScenarioName, SystemFigures, SystemName, Threads } from './types.js';
 
 export interface BenchOptions {
   modelDirs: string[];
   systems: SystemName[];
   scenarios: ScenarioName[];
   threads: Threads;
+  /** The execution provider of every system. */
+  device: BenchDevice;
   warmup: number;
   runs: number;
   seed: number;
@@ -63,6 +66,7 @@ export interface BenchResults {
   date: string;
   machine: MachineFacts & { load_average_start: number[]; load_average_end: number[] };
   settings: {
+    device: BenchDevice;
     threads: { intra_op: number; inter_op: number; spinning: boolean };
     graph_optimization: 'all';
     /** All systems of a scenario in one child process (peak_rss_mb is then that process's, shared). */
@@ -92,6 +96,13 @@ const NOTES = [
   'session_run_median_ms: time inside onnxruntime InferenceSession.run; median_ms minus it is the system\'s own JS work.',
   'transformers.js runs its top-k as a small onnxruntime session per row and step, so its session_run figures include that sampling work (and its call count is 1 + rows per step).',
   'transformers.js v4 does not implement beam search (num_beams > 1 returns one greedy sequence per row): beam-4x32 is unsupported for it.',
+];
+
+/** What differs on a GPU that keeps outputs in its memory (WebGPU). */
+const DEVICE_NOTES = [
+  'GPU run: every system uses the same execution provider; banter keeps its key/value cache in GPU memory: on the slot-cache graph (models.graphs) a ScatterND helper session writes each pass\'s new entries there, on the standard graph its presents are fed back as past and a helper session brings back float32 logits and log-normalisers; rows are joined and reordered there by a Gather/Pad/Concat helper session.',
+  'transformers.js on webgpu keeps its present outputs in GPU memory too (preferredOutputLocation gpu-buffer), on the standard graph.',
+  'floor on the GPU: banter\'s decoder calls with the cache in GPU memory and logits bound to host memory; on the slot-cache graph its steps read one filled cache put there before the clock starts (no writes), on the standard graph presents are fed back as past after an untimed batch-N pass over the prompt.',
 ];
 
 interface SystemRuns {
@@ -187,6 +198,7 @@ function ratiosOf(systems: ScenarioResult['systems']): ScenarioResult['ratios'] 
 }
 
 function modelResult(model: ModelFacts, scenarios: ScenarioResult[]): ModelResult {
+  const banterGraph = model.slotCacheGraph ? 'slot-cache' : 'standard';
   return {
     name: model.name,
     path: model.path,
@@ -197,11 +209,7 @@ function modelResult(model: ModelFacts, scenarios: ScenarioResult[]): ModelResul
     hidden: model.hidden,
     vocab_size: model.vocabSize,
     context_window: model.contextWindow,
-    graphs: {
-      banter: model.slotCacheGraph ? 'slot-cache' : 'standard',
-      'transformers.js': 'standard',
-      floor: model.slotCacheGraph ? 'slot-cache' : 'standard',
-    },
+    graphs: { banter: banterGraph, 'transformers.js': 'standard', floor: banterGraph },
     scenarios,
   };
 }
@@ -219,7 +227,7 @@ export async function runEngineBenchmark(options: BenchOptions): Promise<BenchRe
       options.log(`${label}: ${options.systems.join(', ')} interleaved, ${options.warmup} warmup + ${options.runs} timed runs each`);
       const measured = await measureInterleaved(
         options.systems,
-        (system) => ({ system, modelDir: model.path, workload: scenario.workload, threads: options.threads }),
+        (system) => ({ system, modelDir: model.path, workload: scenario.workload, threads: options.threads, device: options.device }),
         options,
         label,
       );
@@ -238,6 +246,7 @@ export async function runEngineBenchmark(options: BenchOptions): Promise<BenchRe
     date: new Date().toISOString(),
     machine: { ...machine, load_average_start: loadStart, load_average_end: loadAverage() },
     settings: {
+      device: options.device,
       threads: { intra_op: options.threads.intraOp, inter_op: options.threads.interOp, spinning: options.threads.spinning },
       graph_optimization: 'all',
       same_process: options.sameProcess,
@@ -245,7 +254,10 @@ export async function runEngineBenchmark(options: BenchOptions): Promise<BenchRe
       timed_runs: options.runs,
       seed: options.seed,
       sampling: { top_k: SAMPLING.topK, temperature: SAMPLING.temperature, min_new_tokens: SAMPLING.newTokens, max_new_tokens: SAMPLING.newTokens },
-      notes: options.sameProcess ? NOTES.map((note) => (note === PROCESS_NOTE ? SAME_PROCESS_NOTE : note)) : NOTES,
+      notes: [
+        ...(options.sameProcess ? NOTES.map((note) => (note === PROCESS_NOTE ? SAME_PROCESS_NOTE : note)) : NOTES),
+        ...(DEVICE_OUTPUT_DEVICES.has(options.device) ? DEVICE_NOTES : []),
+      ],
     },
     models,
   };

@@ -1,4 +1,5 @@
 /** The machine and runtime a benchmark ran on. */
+import { execFileSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -12,6 +13,19 @@ export interface MachineFacts {
   onnxruntime_node_version: string;
   transformers_js_version: string;
   platform: string;
+  /** `nvidia-smi`'s name, driver and memory of each GPU, where there is one. */
+  gpus: string[];
+  /** The Vulkan driver list WebGPU was pointed at (VK_DRIVER_FILES), if any. */
+  vulkan_driver_files: string | null;
+}
+
+function nvidiaGpus(): string[] {
+  try {
+    const text = execFileSync('nvidia-smi', ['--query-gpu=name,driver_version,memory.total', '--format=csv,noheader'], { encoding: 'utf8', timeout: 10_000 });
+    return text.split('\n').map((line) => line.trim()).filter(Boolean);
+  } catch {
+    return [];
+  }
 }
 
 async function packageVersion(name: string): Promise<string> {
@@ -41,6 +55,8 @@ export async function machineFacts(): Promise<MachineFacts> {
     onnxruntime_node_version: await packageVersion('onnxruntime-node'),
     transformers_js_version: await packageVersion('@huggingface/transformers'),
     platform: `${process.platform}-${process.arch}`,
+    gpus: nvidiaGpus(),
+    vulkan_driver_files: process.env.VK_DRIVER_FILES ?? process.env.VK_ICD_FILENAMES ?? null,
   };
 }
 

@@ -2,7 +2,7 @@
  * Messages between the harness and a measuring child process: one child per system and scenario,
  * or one child holding every system of a scenario (`--same-process`).
  */
-import type { SystemName, Threads, Workload } from './types.js';
+import type { BenchDevice, SystemName, Threads, Workload } from './types.js';
 
 export interface SetupRequest {
   type: 'setup';
@@ -10,6 +10,7 @@ export interface SetupRequest {
   modelDir: string;
   workload: Workload;
   threads: Threads;
+  device: BenchDevice;
 }
 
 export type ParentMessage = SetupRequest | { type: 'run'; system: SystemName; seed: number } | { type: 'finish' };

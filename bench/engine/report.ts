@@ -11,7 +11,7 @@ export function formatTable(results: BenchResults): string {
   const lines = [
     `machine: ${machine.cpu_model}, ${machine.cores} cores, node ${machine.node_version}, onnxruntime-node ${machine.onnxruntime_node_version}, transformers.js ${machine.transformers_js_version}`,
     `load average at start ${machine.load_average_start.join(' ')}, at end ${machine.load_average_end.join(' ')}`,
-    `threads intra ${settings.threads.intra_op} / inter ${settings.threads.inter_op}, spinning ${settings.threads.spinning ? 'on' : 'off'}; ${settings.warmup_runs} warmup + ${settings.timed_runs} timed runs`,
+    `device ${settings.device}; threads intra ${settings.threads.intra_op} / inter ${settings.threads.inter_op}, spinning ${settings.threads.spinning ? 'on' : 'off'}; ${settings.warmup_runs} warmup + ${settings.timed_runs} timed runs`,
   ];
   const header = ['scenario', 'system', 'median ms', 'p95 ms', 'tokens/s', 'in ORT ms', 'RSS MB'];
   const widths = [14, 17, 11, 11, 10, 11, 8];

@@ -1,6 +1,6 @@
 /** The benchmark's scenarios and the model facts they depend on; inputs are deterministic token ids. */
-import { access, readFile } from 'node:fs/promises';
-import { basename, join, resolve } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { readModelFolder } from '../../core/engine/model-folder.js';
 import type { SamplingSettings, ScenarioName, Workload } from './types.js';
 
@@ -8,10 +8,11 @@ export interface ModelFacts {
   name: string;
   path: string;
   modelType: string;
-  /** Parameters from config.json (GPT-2, or the Llama family's layout). */
+  /** Parameters from config.json (GPT-2's layout, or the Llama family's). */
   params: number;
   layers: number;
   heads: number;
+  /** Key/value heads and their size: the cache's shape. */
   kvHeads: number;
   headDim: number;
   hidden: number;
@@ -19,45 +20,48 @@ export interface ModelFacts {
   contextWindow: number;
   /** Tokens that end a reply; prompts never hold them. */
   endTokens: number[];
-  /** Whether the folder has banter's slot-cache graph (onnx/decoder_slot_cache.onnx), which banter and the floor then run. */
+  /** Whether the folder has banter's slot-cache graph (onnx/decoder_slot_cache.onnx), which banter and the floor then run on the CPU. */
   slotCacheGraph: boolean;
+  /** The fp32 standard graph every system can read. */
+  standardGraph: string;
 }
 
 export const SAMPLING: SamplingSettings = { topK: 40, temperature: 0.8, newTokens: 32 };
 
-export async function readModelFacts(dir: string): Promise<ModelFacts> {
-  const path = resolve(dir);
-  const onnx = join(path, 'onnx', 'model.onnx');
-  await access(onnx).catch(() => {
-    throw new Error(`no ONNX decoder at ${onnx}: pass --model with a model folder (config.json, tokenizer.json, onnx/model.onnx)`);
-  });
-  const folder = await readModelFolder(path, { dtype: 'fp32' });
-  const config = JSON.parse(await readFile(join(path, 'config.json'), 'utf8')) as Record<string, unknown>;
-  const { layers, hidden, heads, kvHeads, headDim, vocabSize, contextWindow } = folder;
-  const tied = config.tie_word_embeddings !== false;
-  const head = tied ? 0 : vocabSize * hidden;
+/** Parameters of a GPT-2 (tied embeddings) or a Llama-family decoder (RMSNorm, gated MLP, grouped-query attention). */
+function parameterCount(config: Record<string, unknown>, facts: Omit<ModelFacts, 'params'>): number {
+  const { layers, hidden, vocabSize, contextWindow, heads, kvHeads, headDim } = facts;
+  if (facts.modelType === 'gpt2') {
+    // Embeddings (tied with the LM head), per layer: attention 4H^2 + 4H, MLP 8H^2 + 5H, 2 layer norms 4H; final norm 2H.
+    return vocabSize * hidden + contextWindow * hidden + layers * (12 * hidden * hidden + 13 * hidden) + 2 * hidden;
+  }
   const intermediate = typeof config.intermediate_size === 'number' ? config.intermediate_size : 4 * hidden;
-  const params =
-    folder.modelType === 'gpt2'
-      ? // Embeddings (tied with the LM head), per layer: attention 4H^2 + 4H, MLP 8H^2 + 5H, 2 layer norms 4H; final norm 2H.
-        vocabSize * hidden + contextWindow * hidden + layers * (12 * hidden * hidden + 13 * hidden) + 2 * hidden
-      : // Llama family: embeddings (+ an untied head), per layer q/o, k/v (grouped), gated MLP, 2 RMS norms; final norm.
-        vocabSize * hidden + head + layers * (2 * hidden * heads * headDim + 2 * hidden * kvHeads * headDim + 3 * hidden * intermediate + 2 * hidden) + hidden;
-  return {
-    name: basename(path),
-    path,
+  const attention = hidden * heads * headDim * 2 + hidden * kvHeads * headDim * 2;
+  const embeddings = vocabSize * hidden * (config.tie_word_embeddings === false ? 2 : 1);
+  return embeddings + layers * (attention + 3 * hidden * intermediate + 2 * hidden) + hidden;
+}
+
+export async function readModelFacts(dir: string): Promise<ModelFacts> {
+  const folder = await readModelFolder(dir, { dtype: 'fp32' }).catch((error: Error) => {
+    throw new Error(`${error.message}: pass --model with a model folder (config.json, tokenizer.json, onnx/model.onnx)`);
+  });
+  const config = JSON.parse(await readFile(join(folder.path, 'config.json'), 'utf8')) as Record<string, unknown>;
+  const facts = {
+    name: folder.name,
+    path: folder.path,
     modelType: folder.modelType,
-    params,
-    layers,
-    heads,
-    kvHeads,
-    headDim,
-    hidden,
-    vocabSize,
-    contextWindow,
-    endTokens: folder.endTokenIds.length > 0 ? folder.endTokenIds : [vocabSize - 1],
+    layers: folder.layers,
+    heads: folder.heads,
+    kvHeads: folder.kvHeads,
+    headDim: folder.headDim,
+    hidden: folder.hidden,
+    vocabSize: folder.vocabSize,
+    contextWindow: folder.contextWindow,
+    endTokens: folder.endTokenIds.length > 0 ? folder.endTokenIds : [folder.vocabSize - 1],
     slotCacheGraph: folder.slotCachePath !== undefined,
+    standardGraph: folder.onnxPath,
   };
+  return { ...facts, params: parameterCount(config, facts) };
 }
 
 /** A small seeded generator (LCG) so every run of the harness feeds the same token ids. */
@@ -99,6 +103,8 @@ export function buildScenario(name: ScenarioName, model: ModelFacts, seed: numbe
       return sampling(1, 32);
     case 'sample-16x32':
       return sampling(16, 128);
+    case 'sample-64x32':
+      return sampling(64, 128);
     case 'beam-4x32': {
       const prompt = tokens(contextFor(32));
       return {

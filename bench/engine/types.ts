@@ -3,8 +3,19 @@
 export const SYSTEMS = ['banter', 'transformers.js', 'floor'] as const;
 export type SystemName = (typeof SYSTEMS)[number];
 
-export const SCENARIOS = ['sample-1x32', 'sample-16x32', 'score-16', 'beam-4x32'] as const;
+export const SCENARIOS = ['sample-1x32', 'sample-16x32', 'sample-64x32', 'score-16', 'beam-4x32'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
+
+/** What runs by default: on a GPU also 64 candidates, which should cost little more than 16 there. */
+export const DEFAULT_SCENARIOS: Record<BenchDevice, readonly ScenarioName[]> = {
+  cpu: ['sample-1x32', 'sample-16x32', 'score-16', 'beam-4x32'],
+  webgpu: SCENARIOS,
+  cuda: SCENARIOS,
+};
+
+/** The execution provider every system of a run uses. */
+export const BENCH_DEVICES = ['cpu', 'webgpu', 'cuda'] as const;
+export type BenchDevice = (typeof BENCH_DEVICES)[number];
 
 /** Sampling settings every system uses; min = max new tokens so that no system stops early. */
 export interface SamplingSettings {

@@ -28,7 +28,7 @@ function reply(message: ChildMessage): Promise<void> {
 async function handle(message: ParentMessage): Promise<void> {
   switch (message.type) {
     case 'setup': {
-      const created = await FACTORIES[message.system](message.modelDir, message.workload, message.threads);
+      const created = await FACTORIES[message.system](message.modelDir, message.workload, message.threads, message.device);
       if ('unsupported' in created) return reply({ type: 'unsupported', reason: created.unsupported });
       systems.set(message.system, created);
       return reply({ type: 'ready' });

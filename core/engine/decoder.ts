@@ -57,8 +57,8 @@ export function floatValues(tensor: Tensor): Float32Array {
   return data;
 }
 
-/** What each forward pass of a cache's rows feeds besides the cache: per-row positions and masks. */
-function stepFeeds(tokens: readonly (readonly number[])[], lengths: readonly number[], maskRow: (row: number, mask: BigInt64Array) => void, width: number) {
+/** What each forward pass of a cache's rows feeds besides the cache: per-row positions and masks (also the GPU decoder's). */
+export function stepFeeds(tokens: readonly (readonly number[])[], lengths: readonly number[], maskRow: (row: number, mask: BigInt64Array) => void, width: number) {
   const batch = tokens.length;
   const seq = tokens[0].length;
   const inputIds = new BigInt64Array(batch * seq);
@@ -75,6 +75,39 @@ function stepFeeds(tokens: readonly (readonly number[])[], lengths: readonly num
     input_ids: new Tensor('int64', inputIds, [batch, seq]),
     attention_mask: new Tensor('int64', mask, [batch, width]),
     position_ids: new Tensor('int64', positionIds, [batch, seq]),
+  };
+}
+
+/** The feeds of a pass without cache over left-padded rows, besides the cache inputs. */
+export function paddedFeeds(inputs: PaddedInputs): Record<string, Tensor> {
+  return {
+    input_ids: new Tensor('int64', inputs.inputIds, [inputs.batch, inputs.seq]),
+    attention_mask: new Tensor('int64', inputs.attentionMask, [inputs.batch, inputs.seq]),
+    position_ids: new Tensor('int64', inputs.positionIds, [inputs.batch, inputs.seq]),
+  };
+}
+
+/** A slot-cache pass's feeds besides the cache: row r attends its slots [0, lengths[r]) and the new tokens. */
+export function slotStepFeeds(tokens: readonly (readonly number[])[], lengths: readonly number[], capacity: number): Record<string, Tensor> {
+  return stepFeeds(
+    tokens,
+    lengths,
+    (row, mask) => {
+      mask.fill(1n, 0, lengths[row]);
+      mask.fill(1n, capacity);
+    },
+    capacity + tokens[0].length,
+  );
+}
+
+/** A slot-cache scoring pass's feeds besides the cache: one masked slot before every row (the graph never sees zero slots). */
+export function slotScoringFeeds(inputs: PaddedInputs): Record<string, Tensor> {
+  const mask = new BigInt64Array(inputs.batch * (inputs.seq + 1));
+  for (let row = 0; row < inputs.batch; row++) mask.set(inputs.attentionMask.subarray(row * inputs.seq, (row + 1) * inputs.seq), row * (inputs.seq + 1) + 1);
+  return {
+    input_ids: new Tensor('int64', inputs.inputIds, [inputs.batch, inputs.seq]),
+    position_ids: new Tensor('int64', inputs.positionIds, [inputs.batch, inputs.seq]),
+    attention_mask: new Tensor('int64', mask, [inputs.batch, inputs.seq + 1]),
   };
 }
 
@@ -165,11 +198,7 @@ export class ConcatCacheDecoder extends Decoder {
   }
 
   async logitsOnly(inputs: PaddedInputs): Promise<Scores> {
-    const feeds: Record<string, Tensor> = {
-      input_ids: new Tensor('int64', inputs.inputIds, [inputs.batch, inputs.seq]),
-      attention_mask: new Tensor('int64', inputs.attentionMask, [inputs.batch, inputs.seq]),
-      position_ids: new Tensor('int64', inputs.positionIds, [inputs.batch, inputs.seq]),
-    };
+    const feeds = paddedFeeds(inputs);
     if (this.takes('use_cache_branch')) feeds.use_cache_branch = new Tensor('bool', [false], [1]);
     for (let layer = 0; layer < this.shape.layers; layer++) {
       for (const kind of ['key', 'value']) feeds[`past_key_values.${layer}.${kind}`] = this.cacheTensor(floatArray(this.shape.cacheType, 0), inputs.batch, 0);
@@ -332,15 +361,7 @@ export class SlotCacheDecoder extends Decoder {
     // A too-small reserve grows the buffers by steps (rarely: the scheduler reserves what turns need).
     if (needed > current.capacity) current = this.relayout(current, current.rowCapacity!, this.roundCapacity(Math.max(needed, 2 * current.capacity)));
     const { capacity, lengths } = current;
-    const feeds: Record<string, Tensor> = stepFeeds(
-      tokens,
-      lengths,
-      (row, mask) => {
-        mask.fill(1n, 0, lengths[row]);
-        mask.fill(1n, capacity);
-      },
-      capacity + seq,
-    );
+    const feeds = slotStepFeeds(tokens, lengths, capacity);
     for (let layer = 0; layer < this.shape.layers; layer++) {
       feeds[`cache.${layer}.key`] = current.tensors[2 * layer];
       feeds[`cache.${layer}.value`] = current.tensors[2 * layer + 1];
@@ -353,13 +374,7 @@ export class SlotCacheDecoder extends Decoder {
 
   async logitsOnly(inputs: PaddedInputs): Promise<Scores> {
     // One masked slot per row: nothing is attended there.
-    const feeds: Record<string, Tensor> = {
-      input_ids: new Tensor('int64', inputs.inputIds, [inputs.batch, inputs.seq]),
-      position_ids: new Tensor('int64', inputs.positionIds, [inputs.batch, inputs.seq]),
-    };
-    const mask = new BigInt64Array(inputs.batch * (inputs.seq + 1));
-    for (let row = 0; row < inputs.batch; row++) mask.set(inputs.attentionMask.subarray(row * inputs.seq, (row + 1) * inputs.seq), row * (inputs.seq + 1) + 1);
-    feeds.attention_mask = new Tensor('int64', mask, [inputs.batch, inputs.seq + 1]);
+    const feeds = slotScoringFeeds(inputs);
     const empty = floatArray(this.shape.cacheType, inputs.batch * this.rowSize(1));
     for (let layer = 0; layer < this.shape.layers; layer++) {
       for (const kind of ['key', 'value']) feeds[`cache.${layer}.${kind}`] = this.cacheTensor(empty, inputs.batch, 1);

@@ -4,6 +4,8 @@ import { BeamJob } from './beam.js';
 import { SamplingJob, toGenerated, type DecodeContext } from './decode.js';
 import { ConcatCacheDecoder, SlotCacheDecoder, type Decoder, type DecoderGraph, type DecoderShape } from './decoder.js';
 import { UnsupportedModelError, type EngineDevice } from './errors.js';
+import { GpuCacheDecoder } from './gpu-decoder.js';
+import { GpuSlotCacheDecoder, slotCacheDeviceOutputs } from './gpu-slot-decoder.js';
 import { readModelFolder, type ModelFolder } from './model-folder.js';
 import { loadModelText, ModelTextEngine, type ModelText } from './model-text.js';
 import { DEFAULT_SCHEDULER, DecodeScheduler } from './scheduler.js';
@@ -104,14 +106,17 @@ export async function loadEngine(modelDir: string, options: EngineOptions): Prom
   const folder = await readModelFolder(modelDir, { dtype: options.dtype, device: options.device === 'webgpu' || options.device === 'cuda' ? 'gpu' : 'cpu' });
   progress('loading tokenizer', 0.2);
   const text = loadModelText(folder);
-  // The slot-cache graph when the folder has one (same weights, no per-step cache copies).
+  // The slot-cache graph when the folder has one (same weights, fewer ops, no per-step cache copies
+  // on the CPU). On a GPU that keeps outputs in device memory (WebGPU) the cache stays there.
   const graphPath = folder.slotCachePath ?? folder.onnxPath;
   progress(`creating ${options.device} session for ${graphPath}`, 0.4);
-  const { session, device } = await createInferenceSession(graphPath, options);
+  const deviceOutputs = folder.slotCachePath ? slotCacheDeviceOutputs(folder.layers) : true;
+  const { session, device, deviceOutputs: onDevice } = await createInferenceSession(graphPath, options, { deviceOutputs });
   let decoder: Decoder;
   try {
     const { graph, shape } = decoderShape(session, folder, graphPath);
-    decoder = graph === 'slot-cache' ? new SlotCacheDecoder(session, shape) : new ConcatCacheDecoder(session, shape);
+    if (onDevice) decoder = graph === 'slot-cache' ? new GpuSlotCacheDecoder(session, shape, device) : new GpuCacheDecoder(session, shape, device);
+    else decoder = graph === 'slot-cache' ? new SlotCacheDecoder(session, shape) : new ConcatCacheDecoder(session, shape);
   } catch (error) {
     await session.release();
     throw error;
@@ -125,6 +130,6 @@ export async function loadEngine(modelDir: string, options: EngineOptions): Prom
     dtype: folder.dtype,
     file: graphPath,
   };
-  progress(`model ready on ${device}`, 1);
+  progress(`model ready on ${device} (${graphPath}${onDevice ? ', key/value cache in GPU memory' : ''})`, 1);
   return new OnnxDialogueEngine(info, text, decoder, device, options);
 }

@@ -27,7 +27,7 @@ const INSTALL_HINT: Record<Exclude<EngineDevice, 'cpu'>, string> = {
     'the CUDA 12 and cuDNN 9 libraries and an NVIDIA driver',
   webgpu:
     'WebGPU runs on Vulkan: install the Vulkan loader and your GPU’s Vulkan driver (Debian/Ubuntu: `apt-get install libvulkan1 mesa-vulkan-drivers`, ' +
-    'or the NVIDIA driver’s Vulkan ICD); Mesa’s lavapipe must be version 25 or newer',
+    'or the NVIDIA driver’s Vulkan ICD); Mesa’s lavapipe must be version 25 or newer (Debian bookworm: from bookworm-backports)',
 };
 
 /** A device asked for (engine.device) that onnxruntime could not use here. */
@@ -39,7 +39,8 @@ export class DeviceUnavailableError extends BanterError {
     readonly device: Exclude<EngineDevice, 'cpu'>,
     cause: unknown,
   ) {
-    const detail = (cause instanceof Error ? cause.message : String(cause)).trim();
+    // onnxruntime prefixes its reason with the source line of a failed check: keep the reason.
+    const detail = (cause instanceof Error ? cause.message : String(cause)).trim().replace(/^\/onnxruntime_src\/\S+:\d+ .*? was false\. /s, '');
     super(
       `${device}_unavailable`,
       `${device === 'cuda' ? 'CUDA' : 'WebGPU'} was requested (engine.device: ${device}) but onnxruntime-node could not use it: ${detail}. ` +

@@ -1,6 +1,6 @@
 /** banter's engine, through its public API, exactly as the bot calls it. */
 import { loadEngine, type DecodeOptions } from '../../../core/engine/index.js';
-import type { Threads, Workload } from '../types.js';
+import type { BenchDevice, Threads, Workload } from '../types.js';
 import { expectedTokens, expectTokens, type BenchSystem } from './system.js';
 
 const NEUTRAL: Omit<DecodeOptions, 'strategy' | 'numCandidates' | 'minNewTokens' | 'maxNewTokens'> = {
@@ -13,10 +13,12 @@ const NEUTRAL: Omit<DecodeOptions, 'strategy' | 'numCandidates' | 'minNewTokens'
   lengthPenalty: 1,
 };
 
-export async function createBanterSystem(modelDir: string, workload: Workload, threads: Threads): Promise<BenchSystem> {
+export async function createBanterSystem(modelDir: string, workload: Workload, threads: Threads, device: BenchDevice = 'cpu'): Promise<BenchSystem> {
   const engine = await loadEngine(modelDir, {
-    device: 'cpu',
+    device,
     fallback: 'fail',
+    // The file every system reads (transformers.js is asked for fp32 too).
+    dtype: 'fp32',
     intraOpThreads: threads.intraOp,
     interOpThreads: threads.interOp,
     spinning: threads.spinning,

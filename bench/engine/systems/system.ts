@@ -1,5 +1,5 @@
 /** A system under test: set up once for one workload, then run repeatedly. */
-import type { Threads, Workload } from '../types.js';
+import type { BenchDevice, Threads, Workload } from '../types.js';
 
 export interface BenchSystem {
   /** Runs the workload once with this seed; returns the tokens it produced (generation) or scored. */
@@ -11,7 +11,7 @@ export interface Unsupported {
   unsupported: string;
 }
 
-export type SystemFactory = (modelDir: string, workload: Workload, threads: Threads) => Promise<BenchSystem | Unsupported>;
+export type SystemFactory = (modelDir: string, workload: Workload, threads: Threads, device: BenchDevice) => Promise<BenchSystem | Unsupported>;
 
 /** Every system must do the same work: a run that produced fewer tokens than asked is a harness bug. */
 export function expectTokens(system: string, produced: number, expected: number): number {

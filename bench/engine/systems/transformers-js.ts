@@ -7,7 +7,7 @@
 import { basename, dirname, resolve } from 'node:path';
 import { AutoModelForCausalLM, AutoTokenizer, env, random, Tensor } from '@huggingface/transformers';
 import { spinningConfig } from '../../../core/engine/session.js';
-import type { Threads, Workload } from '../types.js';
+import type { BenchDevice, Threads, Workload } from '../types.js';
 import { expectedTokens, expectTokens, type BenchSystem, type Unsupported } from './system.js';
 
 export const BEAM_UNSUPPORTED =
@@ -17,7 +17,12 @@ function int64(rows: number[][], width: number): Tensor {
   return new Tensor('int64', BigInt64Array.from(rows.flatMap((row) => row.map(BigInt))), [rows.length, width]);
 }
 
-export async function createTransformersJsSystem(modelDir: string, workload: Workload, threads: Threads): Promise<BenchSystem | Unsupported> {
+export async function createTransformersJsSystem(
+  modelDir: string,
+  workload: Workload,
+  threads: Threads,
+  device: BenchDevice = 'cpu',
+): Promise<BenchSystem | Unsupported> {
   if (workload.kind === 'beam') return { unsupported: BEAM_UNSUPPORTED };
   env.allowRemoteModels = false;
   env.localModelPath = dirname(resolve(modelDir));
@@ -25,7 +30,8 @@ export async function createTransformersJsSystem(modelDir: string, workload: Wor
   const tokenizer = await AutoTokenizer.from_pretrained(name);
   const model = await AutoModelForCausalLM.from_pretrained(name, {
     dtype: 'fp32',
-    device: 'cpu',
+    // On webgpu it keeps its present outputs in GPU memory itself (preferredOutputLocation 'gpu-buffer').
+    device,
     session_options: {
       intraOpNumThreads: threads.intraOp,
       interOpNumThreads: threads.interOp,
