@@ -150,9 +150,10 @@ function checkArchitecture(config: Record<string, unknown>, modelType: string, p
   }
 }
 
+/** `onnx/STEM{suffix}.onnx` (transformers.js), else the same file at the folder's top (optimum-cli's output). */
 function onnxFile(path: string, stem: string, dtype: ModelDtype): string | undefined {
-  const file = join(path, 'onnx', `${stem}${DTYPE_SUFFIX[dtype]}.onnx`);
-  return existsSync(file) ? file : undefined;
+  const name = `${stem}${DTYPE_SUFFIX[dtype]}.onnx`;
+  return [join(path, 'onnx', name), join(path, name)].find((file) => existsSync(file));
 }
 
 function standardGraph(path: string, dtype: ModelDtype): string | undefined {
