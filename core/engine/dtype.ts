@@ -51,6 +51,13 @@ const HALF_TO_FLOAT = (() => {
   return table;
 })();
 
+/** float32 values -> float16 bits, rounding to nearest even. */
+export function floatsToHalves(values: ArrayLike<number>): Uint16Array {
+  const out = new Uint16Array(values.length);
+  for (let i = 0; i < values.length; i++) out[i] = floatToHalf(values[i]);
+  return out;
+}
+
 /** Widens float16 `half` into `target` (reused between steps by the caller). */
 export function halfToFloat(half: Uint16Array, target: Float32Array = new Float32Array(half.length)): Float32Array {
   for (let i = 0; i < half.length; i++) target[i] = HALF_TO_FLOAT[half[i]];

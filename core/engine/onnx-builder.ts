@@ -1,8 +1,8 @@
 /**
- * A minimal ONNX model writer (the protobuf wire format of ModelProto, for the few fields a small
- * operator graph needs), so that the GPU decoder can build its row helpers (Gather, Pad, Concat) for
- * any layer count and cache type at load time, without a protobuf dependency or committed files.
+ * Small operator graphs built at load time (the GPU decoder's row helpers: Gather, Pad, Concat, for
+ * any layer count and cache type), written through the same ONNX protobuf code as the converter.
  */
+import { AttributeType, encodeModel, type NodeProto, type ValueInfoProto } from './onnx-proto.js';
 
 /** ONNX TensorProto.DataType values of the element types the helpers use. */
 export const ONNX_TYPE = { float32: 1, int64: 7, float16: 10 } as const;
@@ -34,78 +34,25 @@ export interface GraphSpec {
   opset?: number;
 }
 
-/** Bytes of one protobuf message under construction. */
-class Message {
-  private readonly parts: number[] = [];
-
-  private varint(value: number | bigint): void {
-    let rest = BigInt.asUintN(64, BigInt(value));
-    do {
-      const byte = Number(rest & 0x7fn);
-      rest >>= 7n;
-      this.parts.push(rest > 0n ? byte | 0x80 : byte);
-    } while (rest > 0n);
-  }
-
-  int(field: number, value: number): this {
-    this.varint((field << 3) | 0);
-    this.varint(value);
-    return this;
-  }
-
-  bytes(field: number, value: Uint8Array): this {
-    this.varint((field << 3) | 2);
-    this.varint(value.length);
-    for (const byte of value) this.parts.push(byte);
-    return this;
-  }
-
-  string(field: number, value: string): this {
-    return this.bytes(field, new TextEncoder().encode(value));
-  }
-
-  message(field: number, value: Message): this {
-    return this.bytes(field, value.encode());
-  }
-
-  encode(): Uint8Array {
-    return Uint8Array.from(this.parts);
-  }
+function valueInfo(info: ValueInfo): ValueInfoProto {
+  const dim = info.dims.map((d) => (typeof d === 'number' ? { dim_value: d } : { dim_param: d }));
+  return { name: info.name, type: { tensor_type: { elem_type: ONNX_TYPE[info.type], shape: { dim } } } };
 }
 
-function valueInfo(info: ValueInfo): Message {
-  const shape = new Message();
-  for (const dim of info.dims) shape.message(1, typeof dim === 'number' ? new Message().int(1, dim) : new Message().string(2, dim));
-  const tensor = new Message().int(1, ONNX_TYPE[info.type]).message(2, shape);
-  return new Message().string(1, info.name).message(2, new Message().message(1, tensor));
-}
-
-function node(spec: NodeSpec, index: number): Message {
-  const message = new Message();
-  for (const input of spec.inputs) message.string(1, input);
-  for (const output of spec.outputs) message.string(2, output);
-  message.string(3, `${spec.op}_${index}`).string(4, spec.op);
-  // AttributeProto: name (1), i (3), ints (8), type (20): INT = 2, INTS = 7.
-  for (const [name, value] of Object.entries(spec.ints ?? {})) message.message(5, new Message().string(1, name).int(3, value).int(20, 2));
-  for (const [name, values] of Object.entries(spec.intLists ?? {})) {
-    const attribute = new Message().string(1, name);
-    for (const value of values) attribute.int(8, value);
-    message.message(5, attribute.int(20, 7));
-  }
-  return message;
+function node(spec: NodeSpec, index: number): NodeProto {
+  const attribute = [
+    ...Object.entries(spec.ints ?? {}).map(([name, i]) => ({ name, i, type: AttributeType.INT })),
+    ...Object.entries(spec.intLists ?? {}).map(([name, ints]) => ({ name, ints, type: AttributeType.INTS })),
+  ];
+  return { input: spec.inputs, output: spec.outputs, name: `${spec.op}_${index}`, op_type: spec.op, attribute };
 }
 
 /** The serialized ModelProto of `spec` (IR version 8), ready for `InferenceSession.create(bytes)`. */
 export function buildModel(spec: GraphSpec): Uint8Array {
-  const graph = new Message();
-  spec.nodes.forEach((n, i) => graph.message(1, node(n, i)));
-  graph.string(2, spec.name);
-  for (const input of spec.inputs) graph.message(11, valueInfo(input));
-  for (const output of spec.outputs) graph.message(12, valueInfo(output));
-  return new Message()
-    .int(1, 8)
-    .string(2, 'banter')
-    .message(7, graph)
-    .message(8, new Message().string(1, '').int(2, spec.opset ?? 17))
-    .encode();
+  return encodeModel({
+    ir_version: 8,
+    producer_name: 'banter',
+    opset_import: [{ domain: '', version: spec.opset ?? 17 }],
+    graph: { name: spec.name, node: spec.nodes.map(node), initializer: [], input: spec.inputs.map(valueInfo), output: spec.outputs.map(valueInfo) },
+  });
 }

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { InferenceSession } from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadEngine } from '../../core/engine/index.js';
-import { DataType, decodeModel } from '../../core/engine/optimize/onnx-proto.js';
+import { DataType, decodeModel } from '../../core/engine/onnx-proto.js';
 import { DTYPE_SUFFIXES, optimizeModelFolder, tolerance, type OptimizeDtype, type OptimizeResult } from '../../core/engine/optimize/index.js';
 import { standardGraphShape } from '../../core/engine/optimize/standard-graph.js';
 import { compareGraphs, SlotCache } from '../../core/engine/optimize/verify.js';

@@ -1,6 +1,7 @@
 import { copyFile, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { makeTurn } from '../../core/testing/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Bot } from '../../core/bot.js';
 import { ConfigError } from '../../core/config/errors.js';
@@ -35,21 +36,12 @@ function candidate(text: string): Candidate {
 
 function turnFor(presetName: string, text: string, history: Turn['prompt']['history'] = []): Turn {
   const chosen = preset(presetName);
-  return {
-    id: 't1',
-    message: { platform: 'test', channel: 'c', text, user: { id: 'u' } },
+  return makeTurn({
+    text,
     conversation: { key: 'test:c', preset: chosen.name, history: [], state: {} },
     preset: chosen,
-    decoding: {} as Turn['decoding'],
     prompt: { persona: [], knowledge: [], history: [...chosen.greeting, ...history, { role: 'user', text, at: 0 }] },
-    promptTokens: [],
-    promptText: '',
-    evidence: [],
-    candidates: [],
-    chosen: -1,
-    trace: [],
-    data: {},
-  };
+  });
 }
 
 /** Runs score, a stand-in select (first surviving candidate), and finalize, as the core does. */

@@ -15,7 +15,7 @@
  * Weights are referred to by source tensor name; the slot graph copies whatever constant ops
  * compute them (a Transpose, a Cast, Gemma's 1 + w), so no weight is read or rewritten here.
  */
-import { attribute, type NodeProto } from './onnx-proto.js';
+import { attribute, type NodeProto } from '../onnx-proto.js';
 import type { DecoderConfig } from './decoder-config.js';
 import { OptimizeError } from './errors.js';
 import type { SourceGraph } from './source-graph.js';

@@ -15,7 +15,7 @@ import { InferenceSession } from 'onnxruntime-node';
 import { readDecoderConfig, SUPPORTED_MODEL_TYPES } from './decoder-config.js';
 import { findDecoderWeights } from './decoder-weights.js';
 import { OptimizeError } from './errors.js';
-import { DataType, decodeModel, encodeModel, offsetIn, type TensorProto } from './onnx-proto.js';
+import { DataType, decodeModel, encodeModel, offsetIn, type TensorProto } from '../onnx-proto.js';
 import { buildSlotGraph, type NormKind } from './slot-graph.js';
 import { SourceGraph } from './source-graph.js';
 import { compareGraphs, type GraphComparison } from './verify.js';

@@ -14,8 +14,8 @@
  */
 import type { Activation, DecoderConfig } from './decoder-config.js';
 import type { DecoderWeights, Projection } from './decoder-weights.js';
-import { floatsToHalves } from './half.js';
-import { AttributeType, DataType, type AttributeProto, type ModelProto, type NodeProto, type TensorProto, type ValueInfoProto } from './onnx-proto.js';
+import { floatsToHalves } from '../dtype.js';
+import { AttributeType, DataType, type AttributeProto, type ModelProto, type NodeProto, type TensorProto, type ValueInfoProto } from '../onnx-proto.js';
 import type { SourceGraph } from './source-graph.js';
 
 export const SLOT_GRAPH_OPSET = 17;

@@ -4,7 +4,7 @@
  * shapes where the converter needs them. A merged decoder (optimum's decoder_model_merged.onnx)
  * is read through its with-past branch, whose outer names (inputs, initializers) resolve as usual.
  */
-import { attribute, DataType, type GraphProto, type ModelProto, type NodeProto, type TensorProto } from './onnx-proto.js';
+import { attribute, DataType, type GraphProto, type ModelProto, type NodeProto, type TensorProto } from '../onnx-proto.js';
 import { OptimizeError } from './errors.js';
 
 export class SourceGraph {

@@ -4,7 +4,7 @@
  * reference the slot-cache graph is checked against.
  */
 import { Tensor, type InferenceSession } from 'onnxruntime-node';
-import { halvesToFloats } from './half.js';
+import { halfToFloat } from '../dtype.js';
 
 export type CacheType = 'float32' | 'float16';
 
@@ -49,7 +49,7 @@ const int64 = (rows: number[][]) =>
   new Tensor('int64', BigInt64Array.from(rows.flat(), (value) => BigInt(value)), [rows.length, rows[0].length]);
 
 export function toFloat32(tensor: Tensor): Float32Array {
-  if (tensor.type === 'float16') return halvesToFloats(tensor.data as Uint16Array);
+  if (tensor.type === 'float16') return halfToFloat(tensor.data as Uint16Array);
   if (tensor.type === 'float32') return tensor.data as Float32Array;
   throw new Error(`expected a float tensor, got ${tensor.type}`);
 }
