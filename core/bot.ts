@@ -13,6 +13,7 @@ import { loadEngine as openEngine } from './engine/index.js';
 import { EngineServerClient, requireFeatures } from './engine/remote/index.js';
 import type { DialogueEngine, EngineFeature, EngineOptions } from './engine/types.js';
 import { EventBus } from './events.js';
+import { FeedbackRecorder, openFeedbackStore, type FeedbackStore } from './feedback/index.js';
 import { conversationKey, historyScheme, openHistoryStore, trimHistory, type HistoryStore } from './history/index.js';
 import { MemoryHistoryStore } from './history/memory-store.js';
 import { pointerJoin } from './config/errors.js';
@@ -30,10 +31,13 @@ import type {
   Command,
   Conversation,
   ConversationAddress,
+  HandleOptions,
   IncomingMessage,
   Plugin,
   Preset,
   PresetRegistry,
+  RateOutcome,
+  RateRequest,
   Reply,
   Turn,
 } from './types.js';
@@ -52,6 +56,8 @@ export interface BotOptions {
   onProgress?: (message: string, fraction?: number) => void;
   /** A history store given as an object (embedding, tests) instead of the one `history.store` names. */
   history?: HistoryStore;
+  /** A feedback store given as an object instead of the one `feedback.store` names (used when feedback is enabled). */
+  feedback?: FeedbackStore;
   /** Pauses between attempts to save a turn whose first save failed; default 200, 1,000 and 3,000 ms. */
   saveRetryDelaysMs?: number[];
 }
@@ -69,6 +75,7 @@ export class Bot implements BotHost {
   private readonly queue = new KeyedSerialQueue();
   private readonly engines = new Map<string, Promise<DialogueEngine>>();
   private readonly running: Adapter[] = [];
+  private readonly feedback: FeedbackRecorder;
   private stopped = false;
   /** The plugins' declared default weights (families like `safety.*` are declarations, not weights). */
   private readonly defaultWeights: Record<string, number>;
@@ -79,12 +86,14 @@ export class Bot implements BotHost {
     readonly engine: DialogueEngine,
     private readonly engineSlots: Semaphore,
     private readonly history: HistoryStore,
+    feedbackStore: FeedbackStore | undefined,
     readonly plugins: readonly Plugin[],
     presets: Preset[],
     private readonly options: BotOptions,
     private readonly remote?: EngineServerClient,
   ) {
     this.events = new EventBus<BotEvents>((event, error) => logger.error({ err: error, event }, 'event listener failed'));
+    this.feedback = new FeedbackRecorder(feedbackStore, loaded.config.feedback, engine.info, logger);
     this.presets = createPresetRegistry(presets, loaded.config, configFile(loaded));
     for (const command of builtinCommands()) this.commands.set(command.name, command);
     this.defaultWeights = Object.fromEntries(Object.entries(declaredScores(plugins)).filter(([name]) => !name.endsWith('*')));
@@ -111,6 +120,7 @@ export class Bot implements BotHost {
     const { presets, problems: presetProblems } = await collectPresets(presetDirs(loaded));
     problems.push(...presetProblems, ...presetRoutingProblems(loaded, presets));
     const history = options.history ?? (await openStore(loaded, options.checkOnly).catch((error: unknown) => void note('/history/store')(error)));
+    const feedback = await openFeedback(loaded, options).catch((error: unknown) => void note('/feedback/store')(error));
     const slots = new Semaphore(config.engine.maxConcurrentGenerations);
     const enginePath = resolve(dir, config.engine.model);
     // engine.url: the models run on an engine server; what it lacks is found out (and logged) here.
@@ -150,7 +160,7 @@ export class Bot implements BotHost {
     let bot: Bot | undefined;
     if (engine && history && problems.length === 0) {
       try {
-        bot = new Bot(loaded, logger, engine, slots, history, plugins, presets, options, remote);
+        bot = new Bot(loaded, logger, engine, slots, history, feedback, plugins, presets, options, remote);
         bot.engines.set(enginePath, Promise.resolve(engine));
       } catch (error) {
         note('/presets')(error);
@@ -173,7 +183,7 @@ export class Bot implements BotHost {
       }
     }
     if (problems.length > 0) {
-      await (bot ? bot.stop() : Promise.all([opened?.dispose(), options.history ? undefined : history?.close()]));
+      await (bot ? bot.stop() : Promise.all([opened?.dispose(), options.history ? undefined : history?.close(), options.feedback ? undefined : feedback?.close()]));
       throw ConfigError.combine(problems);
     }
     return bot!;
@@ -228,14 +238,20 @@ export class Bot implements BotHost {
    * Answers one message. Turns of one conversation run one after another; `deliver` (the
    * adapter's send) runs inside the turn. The turn is saved before it is delivered, so a reply a
    * user saw is never missing from history after a crash; if the delivery fails the turn is taken
-   * back out. A failed save never touches the delivered reply: it is retried, then logged.
+   * back out. A failed save never touches the delivered reply: it is retried, then logged. With
+   * `options.stream`, a one-candidate reply is shown while it is written (see core/stream.ts);
+   * `deliver` still gets the finished reply, which replaces what was shown.
    */
-  handle(message: IncomingMessage, deliver?: Deliver): Promise<Reply> {
+  handle(message: IncomingMessage, deliver?: Deliver, options: HandleOptions = {}): Promise<Reply> {
     if (this.stopped) return Promise.reject(new Error('The bot is stopped'));
-    return this.queue.run(conversationKey(message), () => this.answer(message, deliver));
+    return this.queue.run(conversationKey(message), () => this.answer(message, deliver, options));
   }
 
-  private async answer(incoming: IncomingMessage, deliver?: Deliver): Promise<Reply> {
+  rate(request: RateRequest): Promise<RateOutcome> {
+    return this.feedback.rate(request);
+  }
+
+  private async answer(incoming: IncomingMessage, deliver: Deliver | undefined, options: HandleOptions): Promise<Reply> {
     const message = { ...incoming, text: cleanText(incoming.text) };
     let conversation: Conversation;
     try {
@@ -253,15 +269,19 @@ export class Bot implements BotHost {
     }
     const turn = this.newTurn(message, conversation);
     const started = performance.now();
+    const weights = { ...this.defaultWeights, ...this.config.selection.weights, ...turn.preset.selection.weights };
+    let streamed = false;
     this.events.emit('turn:start', { turn });
     try {
-      await runPipeline(turn, {
+      ({ streamed } = await runPipeline(turn, {
         plugins: this.plugins,
         engine: this.engine,
         events: this.events,
-        weights: { ...this.defaultWeights, ...this.config.selection.weights, ...turn.preset.selection.weights },
+        weights,
         fallback: turn.preset.selection.fallback ?? this.config.selection.fallback,
-      });
+        stream: options.stream,
+        logger: this.logger,
+      }));
     } catch (error) {
       const where = error instanceof PluginError ? { plugin: error.plugin, stage: error.stage } : {};
       this.logger.error({ err: error, ...where, conversation: conversation.key, turn: turn.id }, 'turn failed');
@@ -269,25 +289,35 @@ export class Bot implements BotHost {
       turn.reply = { text: APOLOGY, kind: 'error', citations: [] };
     }
     const reply = turn.reply!;
+    reply.turnId = turn.id;
     this.events.emit('reply', { turn, reply });
     if (reply.kind === 'error') await deliver?.(reply);
-    else await this.deliverAndRecord(conversation, message, reply, deliver);
+    else {
+      // Kept for feedback before delivery, like the history: a click right after the reply finds it.
+      const keepForFeedback = async () => {
+        if (this.feedback.rateable(turn) && (await this.feedback.record(turn, weights, streamed))) reply.rateable = true;
+      };
+      await this.deliverAndRecord(conversation, message, reply, deliver, keepForFeedback);
+    }
     this.events.emit('turn:end', { turn, ms: performance.now() - started });
     return reply;
   }
 
-  /** Saves the turn, delivers the reply, then takes the turn back out if the user did not get it. */
-  private async deliverAndRecord(conversation: Conversation, message: IncomingMessage, reply: Reply, deliver?: Deliver): Promise<void> {
+  /** Saves the turn (and `beforeDelivery`'s work), delivers the reply, then takes the turn back out if the user did not get it. */
+  private async deliverAndRecord(conversation: Conversation, message: IncomingMessage, reply: Reply, deliver?: Deliver, beforeDelivery?: () => Promise<void>): Promise<void> {
     const before = conversation.history;
     const now = Date.now();
     conversation.history = [...before, { role: 'user', text: message.text, at: now }, { role: 'bot', text: reply.text, at: now }];
-    const saved = await this.saveConversation(conversation).then(
-      () => true,
-      (error: unknown) => {
-        this.logger.warn({ err: error, conversation: conversation.key }, 'could not save the turn before delivering it; retrying after delivery');
-        return false;
-      },
-    );
+    const [saved] = await Promise.all([
+      this.saveConversation(conversation).then(
+        () => true,
+        (error: unknown) => {
+          this.logger.warn({ err: error, conversation: conversation.key }, 'could not save the turn before delivering it; retrying after delivery');
+          return false;
+        },
+      ),
+      beforeDelivery?.(),
+    ]);
     try {
       await deliver?.(reply);
     } catch (error) {
@@ -391,6 +421,7 @@ export class Bot implements BotHost {
     for (const plugin of this.plugins) await plugin.dispose?.();
     for (const engine of this.engines.values()) await (await engine.catch(() => undefined))?.dispose();
     await this.history.close();
+    await this.feedback.close();
   }
 }
 
@@ -518,6 +549,16 @@ async function openStore(loaded: LoadedConfig, checkOnly = false): Promise<Histo
     return new MemoryHistoryStore();
   }
   return openHistoryStore(url, loaded.dir, configFile(loaded));
+}
+
+/** The feedback store when feedback is on: the one given, or the one `feedback.store` (else `history.store`) names; for a check only its scheme. */
+async function openFeedback(loaded: LoadedConfig, options: BotOptions): Promise<FeedbackStore | undefined> {
+  const { feedback, history } = loaded.config;
+  if (!feedback.enabled) return undefined;
+  if (options.feedback) return options.feedback;
+  const url = feedback.store ?? history.store;
+  if (options.checkOnly) return historyScheme(url) ? undefined : openFeedbackStore(url, loaded.dir, configFile(loaded));
+  return openFeedbackStore(url, loaded.dir, configFile(loaded));
 }
 
 /**

@@ -5,10 +5,12 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { EventBus } from './events.js';
-import type { DialogueEngine } from './engine/types.js';
+import type { DialogueEngine, GeneratedCandidate } from './engine/types.js';
 import { PluginError } from './errors.js';
+import type { Logger } from './log.js';
 import { scoreMatches, selectCandidate } from './selection.js';
-import type { BotEvents, Plugin, Reply, Stage, Turn } from './types.js';
+import { SentenceStream, streamable } from './stream.js';
+import type { BotEvents, Plugin, Reply, ReplyStream, Stage, Turn } from './types.js';
 
 type PluginStage = Exclude<Stage, 'generate' | 'select'>;
 
@@ -19,12 +21,21 @@ export interface PipelineContext {
   /** Selection weights and fallback text, already merged with the preset's. */
   weights: Record<string, number>;
   fallback: string;
+  /** Where a one-candidate reply is shown while it is written (see core/stream.ts). */
+  stream?: ReplyStream;
+  logger?: Logger;
+}
+
+export interface PipelineResult {
+  /** Whether some of the reply was shown while it was written. */
+  streamed: boolean;
 }
 
 /** Runs a turn to its reply. An early reply from inspect (a refusal, an answer) ends the turn there. */
-export async function runPipeline(turn: Turn, ctx: PipelineContext): Promise<void> {
+export async function runPipeline(turn: Turn, ctx: PipelineContext): Promise<PipelineResult> {
+  let streamed = false;
   await runPluginStage(turn, ctx, 'inspect');
-  if (turn.reply) return;
+  if (turn.reply) return { streamed };
 
   await runPluginStage(turn, ctx, 'prompt', () => {
     const { tokens, kept } = ctx.engine.encodeDialogue(turn.prompt, turn.decoding.maxNewTokens);
@@ -35,7 +46,19 @@ export async function runPipeline(turn: Turn, ctx: PipelineContext): Promise<voi
   });
 
   await runCoreStage(turn, ctx, 'generate', async () => {
-    const generated = await ctx.engine.generate(turn.promptTokens, turn.decoding);
+    let generated: GeneratedCandidate[];
+    let streamNote = '';
+    let cut: { by: string; reason: string } | undefined;
+    if (ctx.stream && streamable(turn.decoding)) {
+      const outcome = await new SentenceStream(turn, ctx.engine, ctx.plugins, ctx.stream, ctx.logger).run();
+      generated = [outcome.candidate];
+      cut = outcome.rejected;
+      streamed = outcome.shownSentences > 0;
+      const shown = outcome.shownSentences;
+      streamNote = `; streamed ${shown} sentence${shown === 1 ? '' : 's'}${cut ? `, then cut by ${cut.by}: ${cut.reason}` : ''}`;
+    } else {
+      generated = await ctx.engine.generate(turn.promptTokens, turn.decoding);
+    }
     turn.candidates = generated.map((g) => ({
       text: g.text,
       tokens: g.tokens,
@@ -47,7 +70,8 @@ export async function runPipeline(turn: Turn, ctx: PipelineContext): Promise<voi
     for (const candidate of turn.candidates) {
       if (!candidate.text.trim()) candidate.rejected = { by: 'core', reason: 'empty reply' };
     }
-    return `${turn.candidates.length} candidates`;
+    if (cut) turn.candidates[0].rejected = cut;
+    return `${turn.candidates.length} candidates${streamNote}`;
   });
 
   await runPluginStage(turn, ctx, 'score');
@@ -64,6 +88,7 @@ export async function runPipeline(turn: Turn, ctx: PipelineContext): Promise<voi
   });
 
   await runPluginStage(turn, ctx, 'finalize');
+  return { streamed };
 }
 
 async function runPluginStage(turn: Turn, ctx: PipelineContext, stage: PluginStage, after?: () => string): Promise<void> {

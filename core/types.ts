@@ -92,6 +92,33 @@ export interface Reply {
   text: string;
   kind: ReplyKind;
   citations: Citation[];
+  /** The turn that wrote it (set by core; absent for commands and replies made before a turn). */
+  turnId?: string;
+  /** Set by core when people may rate it: `BotHost.rate` with `turnId` records their 👍/👎. */
+  rateable?: boolean;
+}
+
+/** The part of a one-candidate reply written so far, as the stream checks it. */
+export interface PartialReply {
+  /** Everything written so far, up to the end of the newest complete sentence. */
+  text: string;
+  /** The sentence(s) completed since the last check: what would be shown next. */
+  sentence: string;
+}
+
+/** A plugin's objection to a partial reply: the stream stops and the candidate is rejected with this reason. */
+export interface PartialRejection {
+  reason: string;
+}
+
+/**
+ * Where an adapter shows a one-candidate reply while it is written. Core calls `update` with the
+ * text so far, which only ever grows by complete sentences that every plugin's `checkPartial`
+ * passed; the finished reply (which may differ: a fallback, citations) still arrives through
+ * `deliver`, which replaces what was shown.
+ */
+export interface ReplyStream {
+  update(text: string): void;
 }
 
 export type Stage = 'inspect' | 'prompt' | 'generate' | 'score' | 'filter' | 'select' | 'finalize';
@@ -165,6 +192,14 @@ export interface Plugin<Config = unknown> {
   score?(turn: Turn): void | Promise<void>;
   filter?(turn: Turn): void | Promise<void>;
   finalize?(turn: Turn): void | Promise<void>;
+  /**
+   * Streaming (one-candidate turns): called each time the reply being generated completes a
+   * sentence, before that sentence is shown. Returning a rejection stops the stream: generation is
+   * aborted, the candidate is rejected with the reason, and the turn ends as if `filter` had
+   * rejected it (the fallback replaces what was shown). The finished candidate still goes through
+   * `score` and `filter` as a whole.
+   */
+  checkPartial?(partial: PartialReply, turn: Turn): void | PartialRejection | Promise<void | PartialRejection>;
   dispose?(): void | Promise<void>;
 }
 
@@ -220,7 +255,13 @@ export interface BotHost {
    * (the adapter's send) runs inside the turn; the turn is saved before it and taken back out if
    * it rejects. A history save that fails never fails the turn (it is retried, then logged).
    */
-  handle(message: IncomingMessage, deliver?: (reply: Reply) => Promise<void>): Promise<Reply>;
+  handle(message: IncomingMessage, deliver?: (reply: Reply) => Promise<void>, options?: HandleOptions): Promise<Reply>;
+  /**
+   * Records a person's rating of a reply, by the `turnId` its Reply carried, with the turn's whole
+   * trace. One rating per person and turn: a later one (or one with a reason) replaces it.
+   * Never throws: the outcome says what to tell the person.
+   */
+  rate(request: RateRequest): Promise<RateOutcome>;
   /** Reads a conversation (creating it from routing if new). */
   conversation(address: ConversationAddress): Promise<Conversation>;
   /** Writes a conversation back (commands and plugins that change per-channel state). */
@@ -231,6 +272,26 @@ export interface BotHost {
    */
   claimOnce(id: string, ttlMs: number): Promise<boolean>;
 }
+
+export interface HandleOptions {
+  /** Shows the reply as it is written when the turn generates one candidate (see ReplyStream). */
+  stream?: ReplyStream;
+}
+
+export type Rating = 'up' | 'down';
+
+export interface RateRequest {
+  turnId: string;
+  rating: Rating;
+  /** Optional free text: why. */
+  reason?: string;
+  /** Who rates (the platform's user id; stored hashed unless `feedback.hashUserIds` is false). */
+  user: Pick<Speaker, 'id'>;
+  /** Where the rating came from: it must be the conversation of the turn. */
+  address: ConversationAddress;
+}
+
+export type RateOutcome = { ok: true; message: string } | { ok: false; message: string };
 
 export interface PresetRegistry {
   get(name: string): Preset | undefined;

@@ -28,6 +28,12 @@ export interface DiscordAdapterConfig {
   commandGuilds: string[];
   /** How often the typing indicator is renewed while a reply is generated (Discord shows it ~10 s). */
   typingIntervalMs: number;
+  /** 👍/👎 buttons under replies the bot records feedback for. */
+  feedback: boolean;
+  /** Post a one-candidate reply as it is written and edit it as it grows (sentence by sentence). */
+  stream: boolean;
+  /** Least time between two writes of a streamed message (Discord allows about five edits per five seconds in a channel). */
+  streamEditIntervalMs: number;
   /** Shard ids this process runs; unset means all (or those `ShardingManager` assigns). */
   shards?: number[];
   /** Total shards across all processes; needed with `shards`. */
@@ -46,6 +52,9 @@ export const DISCORD_DEFAULTS = {
   registerCommands: true,
   commandGuilds: [],
   typingIntervalMs: 8_000,
+  feedback: true,
+  stream: true,
+  streamEditIntervalMs: 1_200,
   api: 'https://discord.com/api',
 } satisfies Omit<DiscordAdapterConfig, 'token'>;
 
@@ -73,6 +82,14 @@ export const discordConfigSchema: JSONSchema = {
     registerCommands: { type: 'boolean', default: DISCORD_DEFAULTS.registerCommands },
     commandGuilds: ids,
     typingIntervalMs: { type: 'integer', minimum: 1000, maximum: 9500, default: DISCORD_DEFAULTS.typingIntervalMs },
+    feedback: { type: 'boolean', default: DISCORD_DEFAULTS.feedback, description: '👍/👎 buttons under rateable replies (a 👎 asks why in a short form).' },
+    stream: { type: 'boolean', default: DISCORD_DEFAULTS.stream, description: 'Post a one-candidate reply as it is written and edit it as it grows.' },
+    streamEditIntervalMs: {
+      type: 'integer',
+      minimum: 250,
+      default: DISCORD_DEFAULTS.streamEditIntervalMs,
+      description: 'Least time between two writes of a streamed message; keep it at 1000 or more on Discord (about five edits per five seconds per channel).',
+    },
     shards: { type: 'array', items: { type: 'integer', minimum: 0 }, minItems: 1 },
     shardCount: { type: 'integer', minimum: 1 },
     api: { type: 'string', format: 'uri', default: DISCORD_DEFAULTS.api },

@@ -4,6 +4,8 @@
  * thread) run one at a time in the core, with the send inside the turn, so each channel's replies
  * leave in order, one after another (the per-channel reply queue) while discord.js's REST queue
  * waits out 429s. Replies go over REST, so a gateway reconnect does not touch queued replies.
+ * A one-candidate reply is posted as it is written and edited as it grows, no more often than
+ * `streamEditIntervalMs`; rateable replies carry 👍/👎 buttons (a 👎 opens a form that asks why).
  */
 import { once } from 'node:events';
 import {
@@ -14,16 +16,21 @@ import {
   Partials,
   PermissionFlagsBits,
   type PermissionsBitField,
+  type ButtonInteraction,
   type ChatInputCommandInteraction,
   type Guild,
+  type Interaction,
   type Message,
   type MessageMentionOptions,
+  type ModalSubmitInteraction,
 } from 'discord.js';
 import type { Adapter, BotHost, ConversationAddress, IncomingMessage, Reply } from '../../core/types.js';
 import type { Logger } from '../../core/log.js';
+import { ThrottledWriter } from '../../core/stream-writer.js';
 import { commandText, slashCommands } from './commands.js';
 import { discordConfigSchema, resolveDiscordConfig, type DiscordAdapterConfig, type IdFilter } from './config.js';
-import { formatReply, splitMessage } from './format.js';
+import { feedbackButtons, parseFeedbackButton, parseReasonForm, REASON_FIELD, reasonForm, type FeedbackTarget } from './feedback.js';
+import { DISCORD_MESSAGE_LIMIT, formatReply, splitMessage } from './format.js';
 import { sendWithRetries } from './send.js';
 import { TypingIndicators } from './typing.js';
 
@@ -85,9 +92,7 @@ export class DiscordAdapter implements Adapter<Partial<DiscordAdapterConfig>> {
     this.typing = new TypingIndicators(config.typingIntervalMs, (error, channel) => logger.warn({ err: error, channel }, 'typing indicator failed'));
 
     client.on(Events.MessageCreate, (message) => this.track(this.onMessage(message), 'message'));
-    client.on(Events.InteractionCreate, (interaction) => {
-      if (interaction.isChatInputCommand()) this.track(this.onCommand(interaction), 'slash command');
-    });
+    client.on(Events.InteractionCreate, (interaction) => this.onInteraction(interaction));
     client.on(Events.Error, (error) => logger.error({ err: error }, 'discord.js error'));
     client.on(Events.ShardDisconnect, (event, shard) => logger.warn({ shard, code: event.code }, 'gateway disconnected'));
     client.on(Events.ShardReconnecting, (shard) => logger.info({ shard }, 'gateway reconnecting'));
@@ -156,28 +161,101 @@ export class DiscordAdapter implements Adapter<Partial<DiscordAdapterConfig>> {
       },
     };
     const release = this.typing!.hold(channel);
+    const { config, logger } = this.ctx;
+    // A one-candidate reply is posted as it is written (a reply to the message) and edited as it grows.
+    const stream = config.stream
+      ? new ThrottledWriter<Message>(
+          {
+            post: (text) => sendWithRetries((nonce) => message.reply({ content: preview(text), nonce, enforceNonce: true })),
+            edit: async (sent, text) => void (await sent.edit({ content: preview(text) })),
+          },
+          config.streamEditIntervalMs,
+          (error) => logger.warn({ err: error }, 'could not show the reply as it was written; it is sent whole'),
+        )
+      : undefined;
     try {
-      await bot.handle(incoming, async (reply) => {
-        const [first, ...rest] = splitMessage(formatReply(reply));
-        if (first === undefined) return;
-        try {
-          await sendWithRetries<unknown>((nonce) => message.reply({ content: first, nonce, enforceNonce: true }));
-          for (const piece of rest) await sendWithRetries<unknown>((nonce) => channel.send({ content: piece, nonce, enforceNonce: true }));
-        } catch (error) {
-          // Tell the person (if Discord takes this one) rather than leave them waiting; the cause is logged by track().
-          await channel.send({ content: UNSENT_NOTICE, reply: { messageReference: message.id, failIfNotExists: false } }).catch(() => undefined);
-          throw error;
-        }
-      });
+      await bot.handle(
+        incoming,
+        async (reply) => {
+          const [first, ...rest] = splitMessage(formatReply(reply));
+          if (first === undefined) return;
+          // The buttons go under the reply's last piece.
+          const buttons = (last: boolean) => (last && reply.rateable && reply.turnId && config.feedback ? [feedbackButtons(reply.turnId)] : []);
+          try {
+            const streamed = await stream?.close();
+            if (streamed) {
+              await streamed.edit({ content: first, components: buttons(rest.length === 0) });
+              stream!.wrote();
+            } else {
+              await sendWithRetries<unknown>((nonce) => message.reply({ content: first, nonce, enforceNonce: true, components: buttons(rest.length === 0) }));
+            }
+            for (const [index, piece] of rest.entries()) {
+              await sendWithRetries<unknown>((nonce) => channel.send({ content: piece, nonce, enforceNonce: true, components: buttons(index === rest.length - 1) }));
+            }
+          } catch (error) {
+            // Tell the person (if Discord takes this one) rather than leave them waiting; the cause is logged by track().
+            await channel.send({ content: UNSENT_NOTICE, reply: { messageReference: message.id, failIfNotExists: false } }).catch(() => undefined);
+            throw error;
+          }
+        },
+        { stream },
+      );
     } finally {
       release();
     }
   }
 
+  private onInteraction(interaction: Interaction): void {
+    if (interaction.isChatInputCommand()) this.track(this.onCommand(interaction), 'slash command');
+    else if (interaction.isButton()) {
+      const target = parseFeedbackButton(interaction.customId);
+      if (target) this.track(this.onFeedbackButton(interaction, target), 'feedback button');
+    } else if (interaction.isModalSubmit()) {
+      const target = parseReasonForm(interaction.customId);
+      if (target) this.track(this.onReasonForm(interaction, target), 'feedback form');
+    }
+  }
+
+  /** 👍 is recorded and thanked for (only the clicker sees it); 👎 is recorded while a form asks why. */
+  private async onFeedbackButton(interaction: ButtonInteraction, target: FeedbackTarget): Promise<void> {
+    const { bot, logger } = this.ctx;
+    const address = this.interactionAddress(interaction);
+    if (!address) {
+      await interaction.reply({ content: 'I am not set up to answer in this channel.', flags: MessageFlags.Ephemeral });
+      return;
+    }
+    const request = { ...target, user: { id: interaction.user.id }, address };
+    if (target.rating === 'down') {
+      // Discord needs an answer within 3 s: the form opens at once and the rating is recorded meanwhile (the form's answer records it again, with the reason).
+      const [, outcome] = await Promise.all([interaction.showModal(reasonForm(target)), bot.rate(request)]);
+      if (!outcome.ok) logger.info({ turn: target.turnId }, `feedback not recorded: ${outcome.message}`);
+      return;
+    }
+    await interaction.deferReply({ flags: MessageFlags.Ephemeral });
+    await interaction.editReply({ content: (await bot.rate(request)).message });
+  }
+
+  private async onReasonForm(interaction: ModalSubmitInteraction, target: FeedbackTarget): Promise<void> {
+    const { bot } = this.ctx;
+    const address = this.interactionAddress(interaction);
+    await interaction.deferReply({ flags: MessageFlags.Ephemeral });
+    if (!address) {
+      await interaction.editReply({ content: 'I am not set up to answer in this channel.' });
+      return;
+    }
+    const reason = interaction.fields.getTextInputValue(REASON_FIELD);
+    const outcome = await bot.rate({ ...target, reason, user: { id: interaction.user.id }, address });
+    await interaction.editReply({ content: outcome.message });
+  }
+
+  private interactionAddress(interaction: ButtonInteraction | ModalSubmitInteraction | ChatInputCommandInteraction): ConversationAddress | undefined {
+    const channel = interaction.channel;
+    return this.address(interaction.guildId, interaction.channelId ?? '', channel?.isThread() ? channel : undefined);
+  }
+
   private async onCommand(interaction: ChatInputCommandInteraction): Promise<void> {
     const { bot } = this.ctx;
-    const channel = interaction.channel;
-    const address = this.address(interaction.guildId, interaction.channelId, channel?.isThread() ? channel : undefined);
+    const address = this.interactionAddress(interaction);
     if (!address) {
       await interaction.reply({ content: 'I am not set up to answer in this channel.', flags: MessageFlags.Ephemeral });
       return;
@@ -246,6 +324,12 @@ export class DiscordAdapter implements Adapter<Partial<DiscordAdapterConfig>> {
       return config.adminRoles.includes(id) || (name !== undefined && config.adminRoles.includes(name));
     });
   }
+}
+
+/** A reply still being written: its text so far and a mark that more is coming, within Discord's limit. */
+function preview(text: string): string {
+  const more = ' …';
+  return text.length + more.length <= DISCORD_MESSAGE_LIMIT ? `${text}${more}` : `${text.slice(0, DISCORD_MESSAGE_LIMIT - 1)}…`;
 }
 
 /** An empty allow-list allows all; a deny-list entry always wins. */

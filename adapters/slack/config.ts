@@ -25,6 +25,16 @@ export interface SlackAdapterConfig {
   commandPrefix: string;
   /** The placeholder posted at once and replaced by the reply (Slack has no typing indicator for bots). */
   thinking: string;
+  /** Slack's feedback buttons under rateable replies (a 👎 opens a modal that asks why). */
+  feedback: boolean;
+  /**
+   * How a one-candidate reply is shown as it is written: `edit` replaces the placeholder as the reply
+   * grows; `native` uses Slack's streaming methods (chat.startStream, for apps with the AI features
+   * on) in threads, and `edit` elsewhere; `off` shows the finished reply only.
+   */
+  stream: 'edit' | 'native' | 'off';
+  /** Least time between two writes of a streamed reply (Slack allows about one update per second per message). */
+  streamIntervalMs: number;
   /** Web API base URL, ending in `/`: only for proxies and local stand-ins. */
   apiUrl?: string;
 }
@@ -39,6 +49,9 @@ export const SLACK_DEFAULTS = {
   channels: { allow: [], deny: [] },
   commandPrefix: '',
   thinking: '_thinking…_',
+  feedback: true,
+  stream: 'edit',
+  streamIntervalMs: 1_000,
 } satisfies Omit<SlackAdapterConfig, 'botToken'>;
 
 const ids = { type: 'array', items: { type: 'string', pattern: '^[A-Z0-9]+$' } };
@@ -63,6 +76,13 @@ export const slackConfigSchema: JSONSchema = {
     channels: { type: 'object', additionalProperties: false, properties: { allow: ids, deny: ids } },
     commandPrefix: { type: 'string', pattern: '^[a-z0-9_-]*$', default: SLACK_DEFAULTS.commandPrefix },
     thinking: { type: 'string', minLength: 1, default: SLACK_DEFAULTS.thinking },
+    feedback: { type: 'boolean', default: SLACK_DEFAULTS.feedback, description: "Slack's feedback buttons under rateable replies (a 👎 asks why in a modal)." },
+    stream: {
+      enum: ['edit', 'native', 'off'],
+      default: SLACK_DEFAULTS.stream,
+      description: 'Show a one-candidate reply as it is written: edit the placeholder (edit), Slack\'s streaming methods in threads (native; the app needs its AI features on), or not (off).',
+    },
+    streamIntervalMs: { type: 'integer', minimum: 250, default: SLACK_DEFAULTS.streamIntervalMs, description: 'Least time between two writes of a streamed reply.' },
     apiUrl: { type: 'string', format: 'uri', pattern: '/$' },
   },
 };

@@ -1,19 +1,23 @@
 /**
  * The Slack adapter, on Bolt: the HTTP receiver (Events API, every request's signature checked)
  * or Socket Mode, chosen by config. It answers `app_mention`s in the mention's thread and direct
- * messages, posting a "thinking" placeholder at once and replacing it with the reply; it serves
+ * messages, posting a "thinking" placeholder at once and replacing it with the reply (a
+ * one-candidate reply replaces it as it is written, or streams through Slack's own streaming);
+ * rateable replies carry Slack's feedback buttons, and a 👎 opens a modal that asks why. It serves
  * the bot's command table as slash commands and ignores Slack's retries of events it already has.
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { format } from 'node:util';
-import { App, HTTPReceiver, LogLevel, type Logger as BoltLogger, type webApi } from '@slack/bolt';
+import { App, HTTPReceiver, LogLevel, type BlockFeedbackButtonsAction, type Logger as BoltLogger, type webApi } from '@slack/bolt';
 import type { Logger } from '../../core/log.js';
 import type { Adapter, BotHost, ConversationAddress, IncomingMessage } from '../../core/types.js';
 import { resolveSlackConfig, slackConfigSchema, type SlackAdapterConfig } from './config.js';
 import { RecentIds } from './dedupe.js';
+import { FEEDBACK_ACTION, parseFeedbackValue, parseReasonMetadata, REASON_BLOCK, REASON_VIEW, reasonView } from './feedback.js';
 import { formatReply, incomingText } from './format.js';
 import { guardRequests } from './request-guard.js';
+import { SlackReplyMessage } from './stream.js';
 
 export { slackConfigSchema as configSchema } from './config.js';
 export type { SlackAdapterConfig } from './config.js';
@@ -87,13 +91,26 @@ export class SlackAdapter implements Adapter<Partial<SlackAdapterConfig>> {
     app.event('app_mention', async ({ event, client, context }) => {
       // A mention starts (or continues) a thread under the mentioning message.
       const thread = event.thread_ts ?? event.ts;
-      await this.track(this.answer(client, event, thread, context.botUserId));
+      await this.track(this.answer(client, event, thread, context.botUserId, context.teamId));
     });
     app.event('message', async ({ event, client, context }) => {
       const message = event as UserMessageEvent;
       // Channel messages arrive as app_mention; here only plain DMs from people.
       if (message.channel_type !== 'im' || message.subtype !== undefined) return;
-      await this.track(this.answer(client, message, message.thread_ts, context.botUserId));
+      await this.track(this.answer(client, message, message.thread_ts, context.botUserId, context.teamId));
+    });
+    app.action<BlockFeedbackButtonsAction>(FEEDBACK_ACTION, async ({ ack, body, action, client }) => {
+      await ack();
+      await this.track(this.onFeedback(client, body, action.value));
+    });
+    app.view(REASON_VIEW, async ({ ack, view, body }) => {
+      // Answered within Slack's 3 s: recording is quick, and a failure is shown in the modal.
+      const metadata = parseReasonMetadata(view.private_metadata);
+      const address = metadata && this.address(metadata.channel, metadata.thread);
+      if (!metadata || !address) return void (await ack({ response_action: 'errors', errors: { [REASON_BLOCK]: 'This reply can no longer be rated.' } }));
+      const reason = view.state.values[REASON_BLOCK]?.[REASON_BLOCK]?.value ?? undefined;
+      const outcome = await bot.rate({ turnId: metadata.turnId, rating: metadata.rating, reason, user: { id: body.user.id }, address });
+      await ack(outcome.ok ? undefined : { response_action: 'errors', errors: { [REASON_BLOCK]: outcome.message } });
     });
     for (const command of bot.commands.values()) this.serveCommand(app, command.name);
     app.error(async (error) => logger.error({ err: error }, 'Slack event failed'));
@@ -140,8 +157,25 @@ export class SlackAdapter implements Adapter<Partial<SlackAdapterConfig>> {
     return { bot: this.bot, config: this.config, logger: this.logger };
   }
 
+  /** 👍 is recorded and confirmed to the clicker alone; 👎 is recorded and a modal asks why. */
+  private async onFeedback(client: WebClient, body: BlockFeedbackButtonsAction, value: string): Promise<void> {
+    const { bot, logger } = this.ctx;
+    const target = parseFeedbackValue(value);
+    const channel = body.channel?.id;
+    const thread = body.message?.thread_ts as string | undefined;
+    const address = channel ? this.address(channel, thread) : undefined;
+    if (!target || !channel || !address) return;
+    const outcome = await bot.rate({ ...target, user: { id: body.user.id }, address });
+    if (outcome.ok && target.rating === 'down') {
+      await client.views.open({ trigger_id: body.trigger_id, view: reasonView({ ...target, channel, ...(thread ? { thread } : {}) }) });
+      return;
+    }
+    if (!outcome.ok) logger.info({ turn: target.turnId }, `feedback not recorded: ${outcome.message}`);
+    await client.chat.postEphemeral({ channel, user: body.user.id, text: outcome.message, ...(thread ? { thread_ts: thread } : {}) });
+  }
+
   /** Answers a person's message in `replyThread` (top level when undefined), through a placeholder. */
-  private async answer(client: WebClient, event: UserMessageEvent, replyThread: string | undefined, botUserId: string | undefined): Promise<void> {
+  private async answer(client: WebClient, event: UserMessageEvent, replyThread: string | undefined, botUserId: string | undefined, teamId: string | undefined): Promise<void> {
     const { bot, config, logger } = this.ctx;
     if (event.bot_id || !event.user || event.user === botUserId) return;
     const address = this.address(event.channel, replyThread);
@@ -157,13 +191,20 @@ export class SlackAdapter implements Adapter<Partial<SlackAdapterConfig>> {
     const placeholder = client.chat.postMessage({ channel: event.channel, thread_ts: replyThread, text: config.thinking });
     // Awaited by the delivery below; this only keeps Node from flagging a failure before that.
     placeholder.catch(() => undefined);
+    const message = new SlackReplyMessage(
+      { client, channel: event.channel, thread: replyThread, placeholder, recipient: { user: event.user, team: teamId } },
+      { mode: config.stream, intervalMs: config.streamIntervalMs, feedback: config.feedback, logger },
+    );
     let delivered = false;
     try {
-      await bot.handle(incoming, async (reply) => {
-        const { ts } = await placeholder;
-        await client.chat.update({ channel: event.channel, ts: ts!, text: formatReply(reply) });
-        delivered = true;
-      });
+      await bot.handle(
+        incoming,
+        async (reply) => {
+          await message.finish(reply);
+          delivered = true;
+        },
+        { stream: message.stream },
+      );
     } catch (error) {
       // A reply the user got stands; otherwise do not leave "thinking" up forever. The error itself is reported by the caller.
       const posted = delivered ? undefined : await placeholder.catch(() => undefined);

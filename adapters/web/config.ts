@@ -17,6 +17,8 @@ export interface WebConfig {
   maxBufferedBytes?: number;
   /** Let every client read every conversation by its id (one shared set); default: each client its own. */
   shareConversations?: boolean;
+  /** Show one-candidate replies as they are written (sentence by sentence, each checked first). */
+  stream?: boolean;
 }
 
 export interface ResolvedWebConfig {
@@ -27,6 +29,7 @@ export interface ResolvedWebConfig {
   allowRemote: boolean;
   maxBufferedBytes: number;
   shareConversations: boolean;
+  stream: boolean;
 }
 
 export const DEFAULT_PORT = 8787;
@@ -70,6 +73,11 @@ export const configSchema: JSONSchema = {
       default: false,
       description: 'Every client may read every conversation by id. Default: each client (browser) has its own.',
     },
+    stream: {
+      type: 'boolean',
+      default: true,
+      description: 'Show a one-candidate reply as it is written, sentence by sentence (each checked by the plugins first). Turns with several candidates show their progress instead.',
+    },
   },
 };
 
@@ -106,5 +114,6 @@ export function resolveWebConfig(input: WebConfig | undefined): ResolvedWebConfi
     allowRemote: config.allowRemote ?? !isLoopbackHost(host),
     maxBufferedBytes,
     shareConversations: config.shareConversations ?? false,
+    stream: config.stream ?? true,
   };
 }

@@ -8,13 +8,12 @@ import type { Duplex } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import { conversationKey } from '../../core/history/key.js';
-import type { Adapter, BotHost, ConversationAddress, IncomingMessage, Reply } from '../../core/types.js';
+import type { Adapter, BotHost, ConversationAddress, IncomingMessage, Reply, ReplyStream } from '../../core/types.js';
 import { checkAccess, requestUrl, type AccessPolicy } from './access.js';
 import { loadAssets, type Asset } from './assets.js';
 import { configSchema, resolveWebConfig, type ResolvedWebConfig, type WebConfig } from './config.js';
 import { ConversationHub } from './hub.js';
 import { parseClientFrame, type ClientFrame } from './protocol.js';
-import { chunkReply } from './stream.js';
 import { toTurnTrace } from './trace.js';
 
 export { configSchema, type WebConfig } from './config.js';
@@ -23,8 +22,6 @@ export type { TurnTrace, CandidateTrace } from './trace.js';
 
 const PLATFORM = 'web';
 const SOCKET_PATH = '/ws';
-/** Pause between streamed chunks: long enough to read as streaming, short enough not to hold up a reply. */
-const CHUNK_INTERVAL_MS = 25;
 /** Messages one client may have waiting for the bot, all its sockets together; more are refused so one browser cannot flood the queue. */
 const MAX_PENDING_PER_CLIENT = 8;
 /** The cookie naming a browser: its conversations are its own (unless shared by config). */
@@ -48,15 +45,10 @@ export class WebAdapter implements Adapter<WebConfig> {
   private hub = new ConversationHub(0, () => undefined);
   private readonly clients = new WeakMap<WebSocket, Client>();
   private readonly unsubscribers: (() => void)[] = [];
-  /** Per conversation, the reply stream that ends last: the next one starts after it. */
-  private readonly streamTails = new Map<string, Promise<void>>();
-  /** Turn ids by message id, from the `reply` event, so the streamed reply links to its trace. */
-  private readonly turnOfMessage = new Map<string, string>();
   /** Errors of turns that failed, kept until `turn:end` sends the trace. */
   private readonly turnErrors = new Map<string, unknown>();
   /** Messages waiting for the bot, per client (all its sockets together). */
   private readonly pending = new Map<string, number>();
-  private stopping = new AbortController();
   private address?: string;
 
   /** The page's address, without the access token (a secret: add `?token=` to open it). Available once started. */
@@ -75,7 +67,6 @@ export class WebAdapter implements Adapter<WebConfig> {
     const settings = resolveWebConfig(config);
     this.bot = bot;
     this.config = settings;
-    this.stopping = new AbortController();
     this.assets = await loadAssets();
     this.hub = new ConversationHub(settings.maxBufferedBytes, (socket, bytes) =>
       bot.logger.warn({ bufferedBytes: bytes, limit: settings.maxBufferedBytes, client: this.clients.get(socket)?.id }, 'web: disconnected a client that stopped reading'),
@@ -109,7 +100,6 @@ export class WebAdapter implements Adapter<WebConfig> {
   }
 
   async stop(): Promise<void> {
-    this.stopping.abort();
     for (const off of this.unsubscribers.splice(0)) off();
     const { server, sockets } = this;
     this.server = undefined;
@@ -128,9 +118,7 @@ export class WebAdapter implements Adapter<WebConfig> {
       server.closeAllConnections();
       await done;
     }
-    this.streamTails.clear();
     this.pending.clear();
-    this.turnOfMessage.clear();
     this.turnErrors.clear();
   }
 
@@ -227,12 +215,19 @@ export class WebAdapter implements Adapter<WebConfig> {
         return this.ask(socket, client, address, frame.conversation, `/preset ${frame.name}`, false);
       case 'reset':
         return this.ask(socket, client, address, frame.conversation, '/reset', false);
+      case 'feedback': {
+        const outcome = await this.requireBot().rate({ turnId: frame.turnId, rating: frame.rating, reason: frame.reason, user: { id: userId(client) }, address });
+        // Every tab of the conversation shows the rating it now has.
+        const sent = { type: 'feedback', conversation: frame.conversation, turnId: frame.turnId, rating: frame.rating, ok: outcome.ok, message: outcome.message } as const;
+        return outcome.ok ? this.hub.broadcast(conversationKey(address), sent) : this.hub.send(socket, sent);
+      }
     }
   }
 
   /**
-   * Runs one message through the bot. The reply starts streaming from the bot's `deliver`, but the
-   * turn does not wait for the words to trickle out: its timings stay the pipeline's own.
+   * Runs one message through the bot. A one-candidate reply streams over the socket as the core
+   * shows it (sentence by sentence, each checked first); `deliver` sends the finished reply, which
+   * replaces what was streamed (a fallback, citations), with what the page needs to rate it.
    */
   private async ask(socket: WebSocket, client: Client, address: ConversationAddress, conversation: string, text: string, echo: boolean): Promise<void> {
     const bot = this.requireBot();
@@ -244,20 +239,15 @@ export class WebAdapter implements Adapter<WebConfig> {
     const id = randomUUID();
     const room = conversationKey(address);
     // Whoever passed the loopback/token checks runs this bot; `id` is the browser, across its sockets.
-    const message: IncomingMessage = { ...address, user: { id: `web:${client.id}`, name: 'you', isAdmin: true }, text, id };
+    const message: IncomingMessage = { ...address, user: { id: userId(client), name: 'you', isAdmin: true }, text, id };
     try {
       if (echo) this.hub.broadcast(room, { type: 'user', conversation, text });
-      let streamed: Promise<void> | undefined;
-      const reply = await bot.handle(message, async (finished) => {
-        const turnId = this.turnOfMessage.get(id);
-        this.turnOfMessage.delete(id);
-        streamed = this.enqueueStream(room, conversation, id, turnId, finished);
+      const reply = await bot.handle(message, async (finished) => this.sendReply(room, conversation, id, finished), {
+        stream: this.config?.stream ? this.replyStream(room, conversation, id) : undefined,
       });
-      await streamed;
       // After the command's answer has arrived, so the page shows it above the redrawn conversation.
       if (reply.kind === 'command') await this.sendConversation(address, conversation);
     } finally {
-      this.turnOfMessage.delete(id);
       const left = (this.pending.get(client.id) ?? 1) - 1;
       if (left > 0) this.pending.set(client.id, left);
       else this.pending.delete(client.id);
@@ -277,33 +267,20 @@ export class WebAdapter implements Adapter<WebConfig> {
     });
   }
 
-  /** Streams a reply after those still streaming in its conversation, so replies never interleave. */
-  private enqueueStream(room: string, conversation: string, streamId: string, turnId: string | undefined, reply: Reply): Promise<void> {
-    const previous = this.streamTails.get(room) ?? Promise.resolve();
-    const done = previous.then(() => this.streamReply(room, conversation, streamId, turnId, reply));
-    this.streamTails.set(room, done);
-    const forget = (): void => {
-      if (this.streamTails.get(room) === done) this.streamTails.delete(room);
+  /** Sends what the core shows of a reply being written: each update grows the text, so only the new part goes out. */
+  private replyStream(room: string, conversation: string, streamId: string): ReplyStream {
+    let shown: string | undefined;
+    return {
+      update: (text) => {
+        if (shown === undefined) this.hub.broadcast(room, { type: 'reply-start', conversation, streamId });
+        this.hub.broadcast(room, { type: 'reply-chunk', conversation, streamId, text: text.slice(shown?.length ?? 0) });
+        shown = text;
+      },
     };
-    done.then(forget, forget);
-    return done;
   }
 
-  /** Sends a finalized reply to the conversation's sockets word by word; the page renders it as it arrives. */
-  private async streamReply(room: string, conversation: string, streamId: string, turnId: string | undefined, reply: Reply): Promise<void> {
-    const signal = this.stopping.signal;
-    this.hub.broadcast(room, { type: 'reply-start', conversation, streamId, turnId, kind: reply.kind });
-    for (const [index, text] of chunkReply(reply.text).entries()) {
-      if (index > 0) {
-        // Stopping cuts the stream short: its sockets are closing anyway.
-        const stopped = await delay(CHUNK_INTERVAL_MS, false, { signal }).catch((error: unknown) => {
-          if (signal.aborted) return true;
-          throw error;
-        });
-        if (stopped) return;
-      }
-      this.hub.broadcast(room, { type: 'reply-chunk', conversation, streamId, text });
-    }
+  /** The finished reply: it replaces whatever was streamed under the same id. */
+  private sendReply(room: string, conversation: string, streamId: string, reply: Reply): void {
     this.hub.broadcast(room, {
       type: 'reply-end',
       conversation,
@@ -311,6 +288,8 @@ export class WebAdapter implements Adapter<WebConfig> {
       kind: reply.kind,
       text: reply.text,
       citations: reply.citations.map(({ title, url }) => ({ title, url })),
+      ...(reply.turnId ? { turnId: reply.turnId } : {}),
+      ...(reply.rateable ? { rateable: true } : {}),
     });
   }
 
@@ -326,10 +305,6 @@ export class WebAdapter implements Adapter<WebConfig> {
       bot.events.on('stage', ({ turn, stage }) => {
         const watched = watchedBy(turn.message);
         if (watched) this.hub.broadcast(watched.room, { type: 'stage', conversation: watched.conversation, turnId: turn.id, stage });
-      }),
-      // Emitted just before the bot calls our `deliver`: remember which turn the streamed reply belongs to.
-      bot.events.on('reply', ({ turn }) => {
-        if (turn.message.platform === PLATFORM && turn.message.id !== undefined) this.turnOfMessage.set(turn.message.id, turn.id);
       }),
       bot.events.on('turn:error', ({ turn, error }) => {
         const watched = watchedBy(turn.message);
@@ -373,6 +348,11 @@ function clientCookie(request: HttpRequest): string | undefined {
     if (name === CLIENT_COOKIE && value && CLIENT_ID.test(value)) return value;
   }
   return undefined;
+}
+
+/** The person behind a browser, as the bot sees them (messages and ratings alike). */
+function userId(client: Client): string {
+  return `web:${client.id}`;
 }
 
 function newClientId(): string {

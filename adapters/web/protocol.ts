@@ -1,5 +1,5 @@
 /** The JSON frames exchanged between the page and the server over the WebSocket. */
-import type { Citation, HistoryTurn, ReplyKind, Stage } from '../../core/types.js';
+import type { Citation, HistoryTurn, Rating, ReplyKind, Stage } from '../../core/types.js';
 import type { TurnTrace } from './trace.js';
 
 /** Conversation ids are chosen by the page; kept short and plain because they become history keys. */
@@ -10,7 +10,12 @@ export type ClientFrame =
   | { type: 'leave'; conversation: string }
   | { type: 'say'; conversation: string; text: string }
   | { type: 'preset'; conversation: string; name: string }
-  | { type: 'reset'; conversation: string };
+  | { type: 'reset'; conversation: string }
+  /** 👍/👎 on a reply (by the `turnId` of its reply-end), optionally with why. */
+  | { type: 'feedback'; conversation: string; turnId: string; rating: Rating; reason?: string };
+
+/** Longest reason the page may send; the bot keeps at most `feedback.maxReasonLength` of it. */
+export const MAX_REASON_LENGTH = 2000;
 
 export interface PresetSummary {
   name: string;
@@ -23,10 +28,17 @@ export type ServerFrame =
   | { type: 'conversation'; conversation: string; preset: string; greeting: Pick<HistoryTurn, 'role' | 'text'>[]; history: Pick<HistoryTurn, 'role' | 'text'>[] }
   | { type: 'user'; conversation: string; text: string }
   | { type: 'stage'; conversation: string; turnId: string; stage: Stage }
-  /** A reply begins streaming; `turnId` links it to its trace (absent for replies made outside a turn). */
-  | { type: 'reply-start'; conversation: string; streamId: string; turnId?: string; kind: ReplyKind }
+  /** A one-candidate reply begins to stream: complete sentences follow as chunks, each checked by the plugins first. */
+  | { type: 'reply-start'; conversation: string; streamId: string }
+  /** The text that follows what was streamed so far. */
   | { type: 'reply-chunk'; conversation: string; streamId: string; text: string }
-  | { type: 'reply-end'; conversation: string; streamId: string; kind: ReplyKind; text: string; citations: Citation[] }
+  /**
+   * The finished reply (streamed or not); its text replaces what was streamed. `turnId` links it to
+   * its trace (absent for replies made outside a turn); `rateable`: a feedback frame may rate it.
+   */
+  | { type: 'reply-end'; conversation: string; streamId: string; kind: ReplyKind; text: string; citations: Citation[]; turnId?: string; rateable?: boolean }
+  /** What became of a feedback frame: sent to every socket of the conversation when it was recorded, else to the sender. */
+  | { type: 'feedback'; conversation: string; turnId: string; rating: Rating; ok: boolean; message: string }
   | { type: 'trace'; conversation: string; trace: TurnTrace }
   | { type: 'error'; conversation?: string; message: string };
 
@@ -45,8 +57,8 @@ export function parseClientFrame(raw: string): ParseResult {
   }
   const frame = value as Record<string, unknown>;
   const type = frame.type;
-  if (type !== 'join' && type !== 'leave' && type !== 'say' && type !== 'preset' && type !== 'reset') {
-    return { ok: false, error: `Unknown frame type ${JSON.stringify(type)}; expected join, leave, say, preset or reset.` };
+  if (type !== 'join' && type !== 'leave' && type !== 'say' && type !== 'preset' && type !== 'reset' && type !== 'feedback') {
+    return { ok: false, error: `Unknown frame type ${JSON.stringify(type)}; expected join, leave, say, preset, reset or feedback.` };
   }
   const conversation = frame.conversation;
   if (typeof conversation !== 'string' || !CONVERSATION_ID.test(conversation)) {
@@ -64,6 +76,14 @@ export function parseClientFrame(raw: string): ParseResult {
         return { ok: false, error: '"preset" needs a preset "name".' };
       }
       return { ok: true, frame: { type, conversation, name: frame.name } };
+    }
+    case 'feedback': {
+      if (typeof frame.turnId !== 'string' || !/^[\w-]{1,64}$/.test(frame.turnId)) return { ok: false, error: '"feedback" needs the "turnId" of a reply.' };
+      if (frame.rating !== 'up' && frame.rating !== 'down') return { ok: false, error: '"feedback" needs a "rating" of "up" or "down".' };
+      if (frame.reason !== undefined && (typeof frame.reason !== 'string' || frame.reason.length > MAX_REASON_LENGTH)) {
+        return { ok: false, error: `"reason" must be text of at most ${MAX_REASON_LENGTH} characters.` };
+      }
+      return { ok: true, frame: { type, conversation, turnId: frame.turnId, rating: frame.rating, ...(frame.reason ? { reason: frame.reason } : {}) } };
     }
     default:
       return { ok: true, frame: { type, conversation } };

@@ -1,16 +1,10 @@
 /** What the inspector shows of a turn: a JSON-safe copy of the parts that explain the reply. */
 import type { Citation, Evidence, HistoryTurn, ReplyKind, TraceEntry, Turn } from '../../core/types.js';
 import type { DecodeOptions } from '../../core/engine/types.js';
+import type { CandidateRecord } from '../../core/feedback/types.js';
 
-export interface CandidateTrace {
-  text: string;
-  tokenCount: number;
-  logprob: number;
-  avgLogprob: number;
-  scores: Record<string, number>;
-  total?: number;
-  rejected?: { by: string; reason: string };
-}
+/** A candidate as the inspector shows it: the same record the feedback store keeps. */
+export type CandidateTrace = CandidateRecord;
 
 export interface TurnTrace {
   turnId: string;

@@ -6,6 +6,7 @@ import { checkConfig } from '../check.js';
 import { loadConfig, loadPresets, presetDirs } from '../config/index.js';
 import { installProcessGuards } from '../process-guards.js';
 import { registerEngineCommands } from './engine.js';
+import { registerFeedbackCommands } from './feedback.js';
 import { registerModelCommands } from './models.js';
 
 const program = new Program('banter').description('Chat bots that run their own dialogue model').showHelpAfterError();
@@ -130,6 +131,7 @@ presets
 
 registerModelCommands(program);
 registerEngineCommands(program);
+registerFeedbackCommands(program);
 
 async function configuredPresets(file?: string) {
   return loadPresets(presetDirs(await loadConfig(file)));

@@ -3,4 +3,4 @@ export { loadPresets, collectPresets, presetDirs, presetRoutingProblems } from '
 export { validatePluginConfig } from './schema.js';
 export { ConfigError, type ConfigErrorDetails } from './errors.js';
 export { packageRoot, builtinConfigDir } from './package-root.js';
-export type { BotConfig, LoadedConfig, EngineConfig, HistoryConfig, SelectionConfig, PresetsConfig } from './types.js';
+export type { BotConfig, LoadedConfig, EngineConfig, HistoryConfig, SelectionConfig, PresetsConfig, FeedbackConfig } from './types.js';

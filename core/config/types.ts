@@ -38,6 +38,21 @@ export interface HistoryConfig {
   maxTokens: number;
 }
 
+export interface FeedbackConfig {
+  /** Offer 👍/👎 on replies and record them (with the turn's trace) in the feedback store. */
+  enabled: boolean;
+  /** Feedback store URL (`memory://`, `sqlite://PATH`, `file://PATH`, `redis://...`); unset: the history store's. */
+  store?: string;
+  /** Ratings (each with its turn's trace) are deleted this many days after they were given. */
+  retentionDays: number;
+  /** How long after it was sent a reply can be rated; its trace is kept that long for it. */
+  rateWithinDays: number;
+  /** Store keyed pseudonyms (HMAC-SHA256 with a key kept in the store) instead of platform user ids. */
+  hashUserIds: boolean;
+  /** Longest reason kept, in characters (longer ones are cut). */
+  maxReasonLength: number;
+}
+
 export interface SelectionConfig {
   /** Weighted sum of candidate scores: `avgLogprob`, `logprob`, and plugin scores by name. */
   weights: Record<string, number>;
@@ -59,6 +74,7 @@ export interface BotConfig {
   decoding: DecodeOptions;
   history: HistoryConfig;
   selection: SelectionConfig;
+  feedback: FeedbackConfig;
   presets: PresetsConfig;
   /** Plugin name (built-in, or a module path) -> its config; `false` disables. Order is pipeline order. */
   plugins: Record<string, unknown>;

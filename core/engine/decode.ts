@@ -6,7 +6,7 @@
 import { EngineInputError } from './errors.js';
 import { RowProcessor } from './logits.js';
 import { argmax, mostLikely, mulberry32, SamplerScratch, sampleToken } from './sampling.js';
-import type { DecodeOptions, GeneratedCandidate, TextTokenizer, TokenLogprob } from './types.js';
+import type { DecodeOptions, GeneratedCandidate, GenerateControl, TextTokenizer, TokenLogprob } from './types.js';
 
 /**
  * Generated tokens, summed raw log-probability, and whether an end token was produced; the raw
@@ -92,6 +92,7 @@ export class SamplingJob implements DecodeJob {
     private readonly context: DecodeContext,
     readonly prompt: readonly number[],
     private readonly options: DecodeOptions,
+    private readonly onToken?: GenerateControl['onToken'],
   ) {
     this.maxNew = newTokenBudget(context, prompt, options.maxNewTokens);
     this.reserve = prompt.length + this.maxNew;
@@ -105,7 +106,8 @@ export class SamplingJob implements DecodeJob {
   }
 
   /** Picks the next token of `candidate` from its row of raw logits (processed in place, then restored). */
-  private choose(raw: Float32Array, rawLogNorm: number, candidate: RawCandidate): void {
+  private choose(raw: Float32Array, rawLogNorm: number, index: number): void {
+    const candidate = this.candidates[index];
     candidate.topLogprobs?.push(mostLikely(raw, rawLogNorm, this.options.topLogprobs!, this.scratch.indices));
     this.processor.apply(raw, candidate.tokens);
     const token = this.greedy ? argmax(raw) : sampleToken(raw, this.options, this.random, this.scratch);
@@ -116,18 +118,21 @@ export class SamplingJob implements DecodeJob {
     if (this.context.endTokens.has(token)) {
       candidate.finished = true;
       candidate.endToken = token;
-    } else candidate.tokens.push(token);
+    } else {
+      candidate.tokens.push(token);
+      this.onToken?.({ candidate: index, token, logprob });
+    }
   }
 
   advance(rows: readonly Float32Array[], logNorms: readonly number[]): number[] {
     if (this.chosen === 0) {
       // The prompt's last position: every candidate draws its first token from the same row.
-      for (const candidate of this.candidates) this.choose(rows[0], logNorms[0], candidate);
+      this.candidates.forEach((_, index) => this.choose(rows[0], logNorms[0], index));
       this.active = this.candidates.flatMap((candidate, i) => (candidate.finished ? [] : [i]));
       this.chosen = 1;
       return this.chosen < this.maxNew ? this.active.map(() => 0) : [];
     }
-    this.active.forEach((index, row) => this.choose(rows[row], logNorms[row], this.candidates[index]));
+    this.active.forEach((index, row) => this.choose(rows[row], logNorms[row], index));
     this.chosen++;
     const running = this.active.flatMap((index, row) => (this.candidates[index].finished ? [] : [row]));
     this.active = running.map((row) => this.active[row]);

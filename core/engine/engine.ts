@@ -54,7 +54,8 @@ class OnnxDialogueEngine extends ModelTextEngine implements LoadedDialogueEngine
   }
 
   async generate(prompt: number[], options: DecodeOptions, control: GenerateControl = {}): Promise<GeneratedCandidate[]> {
-    const job = options.strategy === 'beam' ? new BeamJob(this.decodeContext, prompt, options) : new SamplingJob(this.decodeContext, prompt, options);
+    const job =
+      options.strategy === 'beam' ? new BeamJob(this.decodeContext, prompt, options) : new SamplingJob(this.decodeContext, prompt, options, control.onToken);
     const raw = await this.scheduler.run(job, control.signal);
     return raw.map((candidate) => toGenerated(candidate, this.tokenizer));
   }

@@ -87,6 +87,19 @@ export interface GeneratedCandidate {
 
 export interface GenerateControl {
   signal?: AbortSignal;
+  /**
+   * Called with each token as it is chosen (sampling and greedy decoding; beam search, whose
+   * beams change until the end, calls nothing). The end token is not reported.
+   */
+  onToken?: (token: GeneratedToken) => void;
+}
+
+export interface GeneratedToken {
+  /** Which candidate it extends (0 to numCandidates - 1). */
+  candidate: number;
+  token: number;
+  /** Its log-probability under the model's raw distribution (as summed into the candidate's logprob). */
+  logprob: number;
 }
 
 export interface ScorePair {

@@ -14,16 +14,25 @@ const REDIS_START_ATTEMPTS = 3;
 const CLAIM_PREFIX = `${HISTORY_NAMESPACE}-claims:`;
 
 export async function openRedisStore(url: string): Promise<HistoryStore> {
+  const { keyv, adapter } = await connectRedis(url, HISTORY_NAMESPACE, 'history');
+  return new RedisHistoryStore(keyv as Keyv<Conversation>, adapter);
+}
+
+/**
+ * A Keyv on the Redis server at `url`, keys under `NAMESPACE:`, connected before it returns: a
+ * server that is not there at start fails fast (a config mistake); once connected, restarts of
+ * the server are ridden out with retries.
+ */
+export async function connectRedis(url: string, namespace: string, what: string): Promise<{ keyv: Keyv<unknown>; adapter: KeyvRedis<unknown> }> {
   let connected = false;
   const keyv = createKeyv(
     {
       url,
       socket: {
-        // A server that is not there at start is a config mistake: fail fast. Once connected, ride out restarts.
         reconnectStrategy: (retries: number, cause: Error) => (!connected && retries >= REDIS_START_ATTEMPTS ? cause : Math.min(2 ** retries * 100, 2000)),
       },
     },
-    { namespace: HISTORY_NAMESPACE, keyPrefixSeparator: ':', throwOnErrors: true, connectionTimeout: REDIS_CONNECT_TIMEOUT_MS },
+    { namespace, keyPrefixSeparator: ':', throwOnErrors: true, connectionTimeout: REDIS_CONNECT_TIMEOUT_MS },
   );
   const adapter = keyv.store as KeyvRedis<unknown>;
   // The adapter replaces the socket's error with a generic one; keep the socket's for the message.
@@ -34,12 +43,12 @@ export async function openRedisStore(url: string): Promise<HistoryStore> {
     await adapter.getClient();
   } catch (error) {
     const reason = socketError?.message || (error as Error).message;
-    throw new Error(`cannot connect to the history store ${redactUrl(url)}: ${reason}`, { cause: socketError ?? error });
+    throw new Error(`cannot connect to the ${what} store ${redactUrl(url)}: ${reason}`, { cause: socketError ?? error });
   } finally {
     adapter.off('error', remember);
   }
   connected = true;
-  return new RedisHistoryStore(keyv as Keyv<Conversation>, adapter);
+  return { keyv, adapter };
 }
 
 class RedisHistoryStore implements HistoryStore {

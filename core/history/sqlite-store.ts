@@ -29,9 +29,28 @@ export function openFileStore(path: string, baseDir: string): HistoryStore {
   return store;
 }
 
-function storePath(path: string, baseDir: string, scheme: string): string {
-  if (!path) throw new Error(`history store ${scheme}://: expected a file path after ${scheme}://, e.g. ${scheme}://.banter/history.sqlite`);
+/** The file a `sqlite://` or `file://` URL's path names, relative to `baseDir`. */
+export function storePath(path: string, baseDir: string, scheme: string, what = 'history'): string {
+  if (!path) throw new Error(`${what} store ${scheme}://: expected a file path after ${scheme}://, e.g. ${scheme}://.banter/${what}.sqlite`);
   return isAbsolute(path) ? path : resolve(baseDir, path);
+}
+
+/**
+ * Opens (creating) a SQLite database for a store: write-ahead log with `synchronous = FULL`, so a
+ * write that returned survives kill -9 and power loss; `schema` creates its tables.
+ */
+export function openStoreDatabase(file: string, schema: string, what: string): Database.Database {
+  try {
+    mkdirSync(dirname(file), { recursive: true });
+    const db = new Database(file);
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    db.pragma('busy_timeout = 5000');
+    db.exec(schema);
+    return db;
+  } catch (error) {
+    throw new Error(`cannot open the ${what} database ${file}: ${(error as Error).message}`, { cause: error });
+  }
 }
 
 class SqliteHistoryStore implements HistoryStore {
@@ -41,20 +60,15 @@ class SqliteHistoryStore implements HistoryStore {
   private lastSweep = 0;
 
   constructor(readonly file: string) {
-    try {
-      mkdirSync(dirname(file), { recursive: true });
-      this.db = new Database(file);
-      this.db.pragma('journal_mode = WAL');
-      this.db.pragma('synchronous = FULL');
-      this.db.pragma('busy_timeout = 5000');
-      this.db.exec(`
+    this.db = openStoreDatabase(
+      file,
+      `
         CREATE TABLE IF NOT EXISTS conversations (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
         CREATE TABLE IF NOT EXISTS claims (id TEXT PRIMARY KEY, expires_at INTEGER NOT NULL) WITHOUT ROWID;
         CREATE TABLE IF NOT EXISTS imports (source TEXT PRIMARY KEY, conversations INTEGER NOT NULL, at INTEGER NOT NULL) WITHOUT ROWID;
-      `);
-    } catch (error) {
-      throw new Error(`cannot open the history database ${file}: ${(error as Error).message}`, { cause: error });
-    }
+      `,
+      'history',
+    );
     this.statements = {
       load: this.db.prepare('SELECT value FROM conversations WHERE key = ?'),
       save: this.db.prepare('INSERT INTO conversations (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),

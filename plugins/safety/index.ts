@@ -2,7 +2,8 @@
  * Safety (Sparrow's rules with rule models; LaMDA's safety filter). The user's input is checked
  * in `inspect` (refused when it asks for a violation), every candidate is scored in `score`
  * (`safety.<rule>`) and rejected in `filter` with the rule id as the reason. When every candidate
- * is rejected, `finalize` swaps the core's fallback for the preset's own safe reply.
+ * is rejected, `finalize` swaps the core's fallback for the preset's own safe reply. A streamed
+ * reply is checked sentence by sentence (`checkPartial`) before each sentence is shown.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -345,6 +346,18 @@ export function createSafetyPlugin(): Plugin<SafetyConfig> {
         }
       });
       if (notes.length > 0) turn.trace.push({ stage: 'filter', by: 'safety', ms: performance.now() - started, note: notes.join('; ') });
+    },
+
+    /**
+     * Streaming: each newly completed sentence is scored as a candidate reply (with the user's
+     * message as its context) before it is shown; a `reject` rule that fires stops the stream.
+     */
+    async checkPartial({ sentence }, turn) {
+      const rules = checker.rulesOn('candidate');
+      if (rules.length === 0) return undefined;
+      const [scores] = await checker.score('candidate', [{ context: turn.message.text, text: sentence }]);
+      const rejecting = fired('candidate', rules, scores, thresholdsFor(turn, rules)).find((hit) => hit.action === 'reject');
+      return rejecting ? { reason: `${formatFired(rejecting)} in "${sentence}"` } : undefined;
     },
 
     finalize(turn) {

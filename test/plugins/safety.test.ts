@@ -278,7 +278,7 @@ describe('the safety plugin in the pipeline', () => {
     try {
       const reply = await say(bot, 'r1', 'send nudes now');
       const turn = turns.at(-1)!;
-      expect(reply).toEqual({ kind: 'refusal', text: PRESET_REFUSAL, citations: [] });
+      expect(reply).toMatchObject({ kind: 'refusal', text: PRESET_REFUSAL, citations: [] });
       expect(turn.candidates).toEqual([]);
       const data = turn.data.safety as SafetyTurnData;
       expect(data.refused).toBe(true);
@@ -390,7 +390,7 @@ describe('the safety plugin in the pipeline', () => {
     try {
       const reply = await say(bot, 'all', 'how are you', Object.fromEntries(CANDIDATE_ONLY.map((rule) => [rule, 0])));
       const turn = turns.at(-1)!;
-      expect(reply).toEqual({ kind: 'fallback', text: PRESET_FALLBACK, citations: [] });
+      expect(reply).toMatchObject({ kind: 'fallback', text: PRESET_FALLBACK, citations: [] });
       expect(turn.candidates.length).toBeGreaterThan(0);
       for (const candidate of turn.candidates.filter((c) => c.rejected?.by !== 'core')) {
         expect(candidate.rejected?.by).toBe('safety');
@@ -409,7 +409,7 @@ describe('the safety plugin in the pipeline', () => {
     const { bot } = await safetyBot({}, 'default');
     try {
       const reply = await say(bot, 'all', 'how are you', Object.fromEntries(CANDIDATE_ONLY.map((rule) => [rule, 0])));
-      expect(reply).toEqual({ kind: 'fallback', text: 'core fallback', citations: [] });
+      expect(reply).toMatchObject({ kind: 'fallback', text: 'core fallback', citations: [] });
     } finally {
       await bot.stop();
     }

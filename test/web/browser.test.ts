@@ -5,17 +5,19 @@ import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import createWebAdapter from '../../adapters/web/index.js';
-import { chunkReply } from '../../adapters/web/stream.js';
-import type { Turn } from '../../core/types.js';
-import { inspectorProbe, NUM_CANDIDATES, SCREENSHOT_DIR, startWebBot, stopWebBot, type WebBot } from './support.js';
+import { openFeedbackStore, type FeedbackStore } from '../../core/feedback/index.js';
+import type { Plugin, Turn } from '../../core/types.js';
+import { inspectorProbe, NUM_CANDIDATES, SCREENSHOT_DIR, SCRIPTED, startWebBot, stopWebBot, type WebBot } from './support.js';
 
 let web: WebBot;
+let feedback: FeedbackStore;
 let browser: Browser;
 let context: BrowserContext | undefined;
 
 beforeAll(async () => {
   await mkdir(SCREENSHOT_DIR, { recursive: true });
-  web = await startWebBot({}, [inspectorProbe()]);
+  feedback = await openFeedbackStore('memory://', '.');
+  web = await startWebBot({}, [inspectorProbe()], { feedback });
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     headless: true,
@@ -60,6 +62,19 @@ async function say(page: Page, text: string): Promise<void> {
   await page.locator('#input').fill(text);
   await page.locator('#input').press('Enter');
   await page.locator('.msg.bot.done, .msg.system.done').nth(before).waitFor();
+}
+
+/** Records each text the newest bot reply shows, as it changes; the returned function reads them. */
+async function recordReplyText(page: Page): Promise<() => Promise<string[]>> {
+  await page.evaluate(() => {
+    const seen: string[] = [];
+    (window as unknown as { shown: string[] }).shown = seen;
+    new MutationObserver(() => {
+      const text = document.querySelector('.msg.bot:not(.greeting):last-of-type .text')?.textContent;
+      if (text && seen.at(-1) !== text) seen.push(text);
+    }).observe(document.querySelector('#messages')!, { childList: true, subtree: true, characterData: true });
+  });
+  return () => page.evaluate(() => (window as unknown as { shown: string[] }).shown);
 }
 
 async function currentConversation(page: Page): Promise<string> {
@@ -120,23 +135,13 @@ describe('web chat in a browser', () => {
 
   it('shows a visible notice when the reply is the safety fallback', async () => {
     const page = await openChat();
-    // Record what the reply bubble shows as the stream arrives.
-    await page.evaluate(() => {
-      const seen: string[] = [];
-      (window as unknown as { streamed: string[] }).streamed = seen;
-      new MutationObserver(() => {
-        const text = document.querySelector('.msg.bot:not(.greeting):last-of-type .text')?.textContent;
-        if (text && seen.at(-1) !== text) seen.push(text);
-      }).observe(document.querySelector('#messages')!, { childList: true, subtree: true, characterData: true });
-    });
+    const shown = await recordReplyText(page);
     await say(page, 'please reject everything');
     const reply = page.locator('.msg.bot.done').last();
     const finalText = (await reply.locator('.text').textContent())!;
-    const streamed = await page.evaluate(() => (window as unknown as { streamed: string[] }).streamed);
-    // It grew word by word: every state a prefix of the reply, as many states as chunks.
-    expect(streamed.at(-1)).toBe(finalText);
-    for (const state of streamed) expect(finalText.startsWith(state)).toBe(true);
-    expect(streamed.length).toBe(chunkReply(finalText).length);
+    const streamed = await shown();
+    // Several candidates: nothing to stream, the reply appears whole once selection is done.
+    expect(streamed).toEqual([finalText]);
     expect(await reply.getAttribute('data-kind')).toBe('fallback');
     expect(await reply.locator('.kind-notice').textContent()).toMatch(/Safety fallback/);
     expect(await reply.locator('.kind-notice').isVisible()).toBe(true);
@@ -221,6 +226,91 @@ describe('web chat in a browser', () => {
     } finally {
       await guarded.stop();
     }
+  });
+});
+
+describe('feedback in the web chat', () => {
+  it('rates a reply with 👎 and a reason; the rating reaches the store with the turn', async () => {
+    const page = await openChat();
+    await say(page, 'Tell me about the mountain');
+    const reply = page.locator('.msg.bot.done').last();
+    const turnId = await reply.getAttribute('data-turn-id');
+    const box = reply.locator('.feedback');
+    await box.locator('button.rate-down').click();
+    await expect.poll(() => box.locator('.feedback-note').textContent()).toBe('Thanks for telling me. I will try to do better.');
+    expect(await box.locator('button.rate-down').getAttribute('aria-pressed')).toBe('true');
+    expect(await box.locator('button.rate-up').getAttribute('aria-pressed')).toBe('false');
+    await box.locator('.reason-text').fill('It did not say how tall it is.');
+    await page.screenshot({ path: join(SCREENSHOT_DIR, 'feedback.png') });
+    await box.locator('form.reason button').click();
+    await expect.poll(() => box.locator('.feedback-note').textContent()).toBe('Thanks, noted.');
+    expect(await box.locator('form.reason').isVisible()).toBe(false);
+
+    const entry = (await feedback.feedback()).find((e) => e.turnId === turnId);
+    expect(entry).toMatchObject({ rating: 'down', reason: 'It did not say how tall it is.', turn: { message: 'Tell me about the mountain' } });
+    expect(entry!.turn.candidates).toHaveLength(NUM_CANDIDATES);
+    expect(entry!.turn.candidates[entry!.turn.chosen].text).toBe(await reply.locator('.text').textContent());
+  });
+
+  it('offers no rating on command answers', async () => {
+    const page = await openChat();
+    await say(page, '/help');
+    expect(await page.locator('.msg.system.done').last().locator('.feedback').count()).toBe(0);
+  });
+});
+
+describe('streaming in the web chat', () => {
+  let scripted: WebBot;
+  /** Holds the check of the story's second sentence until the test lets it go, so the page can be seen mid-stream. */
+  let release: () => void = () => {};
+  let held: Promise<void> = Promise.resolve();
+  let reachedHold: () => void = () => {};
+  const holdSecondSentence: Plugin = {
+    name: 'hold',
+    async checkPartial({ sentence }) {
+      if (!sentence.startsWith('The fox')) return undefined;
+      reachedHold();
+      await held;
+      return undefined;
+    },
+  };
+  const noInsults: Plugin = { name: 'no-insults', checkPartial: ({ sentence }) => (sentence.includes('idiot') ? { reason: 'calls someone an idiot' } : undefined) };
+
+  beforeAll(async () => {
+    scripted = await startWebBot({}, [holdSecondSentence, noInsults], { config: SCRIPTED });
+  });
+  afterAll(async () => {
+    await stopWebBot(scripted);
+  });
+
+  it('shows a one-candidate reply sentence by sentence as it is written, then whole', async () => {
+    const reached = new Promise<void>((resolve) => (reachedHold = resolve));
+    held = new Promise<void>((resolve) => (release = resolve));
+    const page = await openChat(scripted.url);
+    await page.locator('#input').fill('tell me a story');
+    await page.locator('#input').press('Enter');
+    await reached;
+    const streaming = page.locator('.msg.bot.streaming');
+    await expect.poll(() => streaming.locator('.text').textContent()).toBe('Once there was a fox.');
+    expect(await page.locator('.msg.progress').count()).toBe(0);
+    await page.screenshot({ path: join(SCREENSHOT_DIR, 'streaming.png') });
+    release();
+    const done = page.locator('.msg.bot.done').last();
+    await done.waitFor();
+    expect(await done.locator('.text').textContent()).toBe('Once there was a fox. The fox lived by the sea. Every morning it sang to the waves. The end.');
+    expect(await page.locator('.msg.bot.streaming').count()).toBe(0);
+    expect(await done.locator('.feedback button.rate').count()).toBe(2);
+  });
+
+  it('replaces a stream cut at an unsafe sentence with the fallback, visibly', async () => {
+    const page = await openChat(scripted.url);
+    const shown = await recordReplyText(page);
+    await say(page, 'say something rude');
+    const reply = page.locator('.msg.bot.done').last();
+    expect(await reply.getAttribute('data-kind')).toBe('fallback');
+    // The safe first sentence was shown, the unsafe one never, and the fallback replaced it.
+    expect(await shown()).toEqual(['Hello there.', scripted.bot.config.selection.fallback]);
+    await page.screenshot({ path: join(SCREENSHOT_DIR, 'streaming-cut.png') });
   });
 });
 

@@ -6,10 +6,11 @@ import { networkInterfaces } from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import createWebAdapter, { type WebAdapter } from '../../adapters/web/index.js';
-import { chunkReply } from '../../adapters/web/stream.js';
 import { makeTestBot } from '../helpers/bot.js';
 import { FaultyStore } from '../helpers/faulty-store.js';
-import { FrameClient, inspectorProbe, NUM_CANDIDATES, startWebBot, stopWebBot, upgradeRefusal, type WebBot } from './support.js';
+import { openFeedbackStore } from '../../core/feedback/index.js';
+import type { Plugin } from '../../core/types.js';
+import { FrameClient, inspectorProbe, NUM_CANDIDATES, SCRIPTED, startWebBot, stopWebBot, upgradeRefusal, type WebBot } from './support.js';
 
 let web: WebBot | undefined;
 const clients: FrameClient[] = [];
@@ -102,7 +103,7 @@ describe('web adapter: from the bot config', () => {
 });
 
 describe('web adapter: chat over the socket', () => {
-  it('streams the reply in chunks and sends the turn trace with every candidate', async () => {
+  it('sends a several-candidate reply whole, rateable, and the turn trace with every candidate', async () => {
     web = await startWebBot({}, [inspectorProbe()]);
     const client = await connect(web.socketUrl);
     const welcome = await client.take('welcome');
@@ -116,16 +117,16 @@ describe('web adapter: chat over the socket', () => {
 
     client.send({ type: 'say', conversation: 'c1', text: 'hello there' });
     expect((await client.take('user')).text).toBe('hello there');
-    const start = await client.take('reply-start');
-    const end = await client.take('reply-end', (f) => f.streamId === start.streamId);
-    const chunks = client.pending().filter((f) => f.type === 'reply-chunk' && f.streamId === start.streamId);
-    // Sent progressively: one chunk per word (short replies), joined back exactly.
-    expect(chunks.map((f) => (f as { text: string }).text)).toEqual(chunkReply(end.text));
+    const end = await client.take('reply-end');
+    // Selection needs every candidate: nothing streams, the page shows the stages meanwhile.
+    expect(client.pending().filter((f) => f.type === 'reply-start' || f.type === 'reply-chunk')).toEqual([]);
+    expect(client.pending().some((f) => f.type === 'stage' && f.stage === 'generate')).toBe(true);
     expect(end.kind).toBe('model');
+    expect(end.rateable).toBe(true);
     expect(end.citations).toEqual([{ title: 'Mount Everest', url: 'https://example.org/everest' }]);
 
     const { trace } = await client.take('trace');
-    expect(trace.turnId).toBe(start.turnId);
+    expect(trace.turnId).toBe(end.turnId);
     expect(trace.candidates).toHaveLength(NUM_CANDIDATES);
     expect(trace.candidates[1].rejected).toEqual({ by: 'probe', reason: 'safety.probe 0.10 > 0.05' });
     expect(trace.chosen).toBeGreaterThanOrEqual(0);
@@ -211,6 +212,78 @@ describe('web adapter: chat over the socket', () => {
   });
 });
 
+describe('web adapter: streaming and feedback', () => {
+  const noInsults: Plugin = { name: 'no-insults', checkPartial: ({ sentence }) => (sentence.includes('idiot') ? { reason: 'calls someone an idiot' } : undefined) };
+  const chunksOf = (client: FrameClient, streamId: string) =>
+    client.pending().filter((f): f is Extract<typeof f, { type: 'reply-chunk' }> => f.type === 'reply-chunk' && f.streamId === streamId).map((f) => f.text);
+
+  it('streams a one-candidate reply sentence by sentence over the socket, then sends it whole', async () => {
+    web = await startWebBot({}, [noInsults], { config: SCRIPTED });
+    const client = await connect(web.socketUrl);
+    client.send({ type: 'say', conversation: 's1', text: 'tell me a story' });
+    await until(() => client.pending().some((f) => f.type === 'reply-end'));
+    // In order: the start, one chunk per checked sentence, then the whole reply.
+    const frames = client.pending().filter((f) => f.type === 'reply-start' || f.type === 'reply-chunk' || f.type === 'reply-end');
+    expect(frames.map((f) => f.type)).toEqual(['reply-start', 'reply-chunk', 'reply-chunk', 'reply-chunk', 'reply-end']);
+    expect(new Set(frames.map((f) => (f as { streamId: string }).streamId)).size).toBe(1);
+    const start = await client.take('reply-start');
+    const end = await client.take('reply-end', (f) => f.streamId === start.streamId);
+    expect(chunksOf(client, start.streamId)).toEqual(['Once there was a fox.', ' The fox lived by the sea.', ' Every morning it sang to the waves.']);
+    expect(end.text).toBe('Once there was a fox. The fox lived by the sea. Every morning it sang to the waves. The end.');
+    expect(end).toMatchObject({ kind: 'model', rateable: true });
+  });
+
+  it('cuts the stream at the first unsafe sentence; the fallback replaces what was shown', async () => {
+    web = await startWebBot({}, [noInsults], { config: SCRIPTED });
+    const client = await connect(web.socketUrl);
+    client.send({ type: 'say', conversation: 's2', text: 'say something rude' });
+    const start = await client.take('reply-start');
+    const end = await client.take('reply-end', (f) => f.streamId === start.streamId);
+    expect(chunksOf(client, start.streamId)).toEqual(['Hello there.']);
+    expect(end.kind).toBe('fallback');
+    expect(end.text).toBe(web.bot.config.selection.fallback);
+  });
+
+  it('does not stream when streaming is off', async () => {
+    web = await startWebBot({ stream: false }, [], { config: SCRIPTED });
+    const client = await connect(web.socketUrl);
+    client.send({ type: 'say', conversation: 's3', text: 'tell me a story' });
+    await client.take('reply-end');
+    expect(client.pending().filter((f) => f.type === 'reply-start' || f.type === 'reply-chunk')).toEqual([]);
+  });
+
+  it('records 👍/👎 with a reason from the page, for the turn\'s own conversation only', async () => {
+    const store = await openFeedbackStore('memory://', '.');
+    web = await startWebBot({}, [inspectorProbe()], { feedback: store });
+    const client = await connect(web.socketUrl);
+    const otherTab = await connect(web.socketUrl);
+    otherTab.send({ type: 'join', conversation: 'f1' });
+    await otherTab.take('conversation');
+    client.send({ type: 'say', conversation: 'f1', text: 'hello there' });
+    const end = await client.take('reply-end');
+    expect(end.rateable).toBe(true);
+
+    client.send({ type: 'feedback', conversation: 'f1', turnId: end.turnId, rating: 'down' });
+    expect(await client.take('feedback')).toMatchObject({ turnId: end.turnId, rating: 'down', ok: true });
+    client.send({ type: 'feedback', conversation: 'f1', turnId: end.turnId, rating: 'down', reason: 'It did not answer.' });
+    expect(await client.take('feedback')).toMatchObject({ ok: true, message: 'Thanks, noted.' });
+    // The other tab of the same browser sees the rating too.
+    expect((await otherTab.take('feedback')).rating).toBe('down');
+
+    const [entry] = await store.feedback();
+    expect(entry).toMatchObject({ turnId: end.turnId, rating: 'down', reason: 'It did not answer.', turn: { conversation: `web:${TEST_CLIENT}:f1`, message: 'hello there' } });
+    expect(entry.turn.candidates).toHaveLength(NUM_CANDIDATES);
+    expect(entry.user).not.toContain(TEST_CLIENT);
+
+    // Another browser cannot rate this browser's reply, even knowing its turn id.
+    const stranger = await connect(web.socketUrl, { headers: { Cookie: `banter_client=${'s'.repeat(24)}` } });
+    stranger.send({ type: 'feedback', conversation: 'f1', turnId: end.turnId, rating: 'up' });
+    expect(await stranger.take('feedback')).toMatchObject({ ok: false, message: 'That reply belongs to another conversation.' });
+    expect((await store.feedback()).map((e) => e.rating)).toEqual(['down']);
+    expect(client.pending().filter((f) => f.type === 'feedback')).toEqual([]);
+  });
+});
+
 describe('web adapter: one client, one set of conversations', () => {
   it('names each browser with an HttpOnly, same-site cookie on the page', async () => {
     web = await startWebBot();
@@ -253,7 +326,7 @@ describe('web adapter: one client, one set of conversations', () => {
 });
 
 describe('web adapter: when the history store fails', () => {
-  it('streams the reply and shows no error when the save fails; a store that cannot be read gets the apology, never its error', async () => {
+  it('delivers the reply and shows no error when the save fails; a store that cannot be read gets the apology, never its error', async () => {
     const store = await FaultyStore.open();
     web = await startWebBot({}, [], { history: store });
     const client = await connect(web.socketUrl);

@@ -2,16 +2,25 @@
 import { resolve } from 'node:path';
 import { WebSocket } from 'ws';
 import type { Bot } from '../../core/bot.js';
+import type { FeedbackStore } from '../../core/feedback/index.js';
 import type { HistoryStore } from '../../core/history/store.js';
 import type { Plugin } from '../../core/types.js';
 import createWebAdapter, { type ServerFrame, type WebAdapter, type WebConfig } from '../../adapters/web/index.js';
 import { loadConfig } from '../../core/config/load.js';
-import { makeTestBot } from '../helpers/bot.js';
+import { makeTestBot, type ConfigOverrides } from '../helpers/bot.js';
 
 export const PRESETS_DIR = resolve(import.meta.dirname, 'fixtures/presets');
 /** The test bot's decoding numCandidates: the inspector must show exactly this many rows. */
 export const NUM_CANDIDATES = 4;
 export const SCREENSHOT_DIR = resolve(import.meta.dirname, '../../test-output/web');
+/** A model that says known multi-sentence replies (tools/gpt2/make_script_fixture.py), for streaming. */
+export const SCRIPT_MODEL = resolve(import.meta.dirname, '../fixtures/tiny-gpt2-script');
+/** Config for a bot on SCRIPT_MODEL that streams: greedy decoding (one candidate), the plain default preset. */
+export const SCRIPTED: ConfigOverrides = {
+  engine: { model: SCRIPT_MODEL },
+  decoding: { strategy: 'greedy', numCandidates: 1, maxNewTokens: 48, noRepeatNgramSize: 0 },
+  presets: { dirs: [], default: 'default', routes: {} },
+};
 
 export interface WebBot {
   bot: Bot;
@@ -27,15 +36,20 @@ export interface WebBot {
  * The shipped config's plugins are switched off unless asked for, so that what the page shows
  * comes from `plugins` alone and the assertions stay exact while the shipped plugins evolve.
  */
-export async function startWebBot(web: WebConfig = {}, plugins: Plugin[] = [], options: { shippedPlugins?: boolean; history?: HistoryStore } = {}): Promise<WebBot> {
+export async function startWebBot(
+  web: WebConfig = {},
+  plugins: Plugin[] = [],
+  options: { shippedPlugins?: boolean; history?: HistoryStore; feedback?: FeedbackStore; config?: ConfigOverrides } = {},
+): Promise<WebBot> {
   const shipped = (await loadConfig()).config.plugins;
   const bot = await makeTestBot(
     {
       decoding: { numCandidates: NUM_CANDIDATES, maxNewTokens: 12, seed: 7, strategy: 'sample' },
       presets: { dirs: [PRESETS_DIR], default: 'alpha', routes: {} },
       plugins: options.shippedPlugins ? {} : Object.fromEntries(Object.keys(shipped).map((name) => [name, false])),
+      ...options.config,
     },
-    { plugins, adapters: [], history: options.history, saveRetryDelaysMs: [1] },
+    { plugins, adapters: [], history: options.history, feedback: options.feedback, saveRetryDelaysMs: [1] },
   );
   const adapter = createWebAdapter();
   try {

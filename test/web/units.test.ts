@@ -1,14 +1,18 @@
-/** The web adapter's pure parts: frame parsing, reply chunking, address and token checks, config defaults. */
+/** The web adapter's pure parts: frame parsing, address and token checks, config defaults. */
 import { describe, expect, it } from 'vitest';
 import { hostHeaderName, isLoopbackAddress, isLoopbackHost, tokenMatches } from '../../adapters/web/access.js';
 import { resolveWebConfig } from '../../adapters/web/config.js';
 import { encodeServerFrame, parseClientFrame } from '../../adapters/web/protocol.js';
-import { chunkReply, MAX_CHUNKS } from '../../adapters/web/stream.js';
 import type { TurnTrace } from '../../adapters/web/trace.js';
 
 describe('parseClientFrame', () => {
-  it('accepts the five frame types', () => {
+  it('accepts the six frame types', () => {
     expect(parseClientFrame('{"type":"say","conversation":"a-1","text":"hi"}')).toEqual({ ok: true, frame: { type: 'say', conversation: 'a-1', text: 'hi' } });
+    expect(parseClientFrame('{"type":"feedback","conversation":"a","turnId":"t-1","rating":"down","reason":"off topic"}')).toEqual({
+      ok: true,
+      frame: { type: 'feedback', conversation: 'a', turnId: 't-1', rating: 'down', reason: 'off topic' },
+    });
+    expect(parseClientFrame('{"type":"feedback","conversation":"a","turnId":"t-1","rating":"up","reason":""}')).toEqual({ ok: true, frame: { type: 'feedback', conversation: 'a', turnId: 't-1', rating: 'up' } });
     expect(parseClientFrame('{"type":"preset","conversation":"a","name":"mount-everest"}')).toEqual({ ok: true, frame: { type: 'preset', conversation: 'a', name: 'mount-everest' } });
     for (const type of ['join', 'leave', 'reset']) {
       expect(parseClientFrame(JSON.stringify({ type, conversation: 'c', extra: 1 }))).toEqual({ ok: true, frame: { type, conversation: 'c' } });
@@ -28,6 +32,10 @@ describe('parseClientFrame', () => {
     expect(error('{"type":"say","conversation":"c","text":7}')).toMatch(/non-empty "text"/);
     expect(error('{"type":"preset","conversation":"c","name":"../etc"}')).toMatch(/preset "name"/);
     expect(error('{"type":"__proto__","conversation":"c"}')).toMatch(/Unknown frame type/);
+    expect(error('{"type":"feedback","conversation":"c","rating":"up"}')).toMatch(/"turnId"/);
+    expect(error('{"type":"feedback","conversation":"c","turnId":"../x","rating":"up"}')).toMatch(/"turnId"/);
+    expect(error('{"type":"feedback","conversation":"c","turnId":"t","rating":"meh"}')).toMatch(/"up" or "down"/);
+    expect(error(`{"type":"feedback","conversation":"c","turnId":"t","rating":"up","reason":"${'x'.repeat(2001)}"}`)).toMatch(/at most 2000/);
   });
 });
 
@@ -48,22 +56,6 @@ describe('encodeServerFrame', () => {
     } satisfies TurnTrace;
     const decoded = JSON.parse(encodeServerFrame({ type: 'trace', conversation: 'c', trace }));
     expect(decoded.trace.candidates[0]).toMatchObject({ logprob: '-Infinity', avgLogprob: 'NaN', scores: { mmi: 0.5 } });
-  });
-});
-
-describe('chunkReply', () => {
-  it('splits by words and joins back exactly', () => {
-    expect(chunkReply('Hello there,  friend!\nBye')).toEqual(['Hello ', 'there,  ', 'friend!\n', 'Bye']);
-    expect(chunkReply('  leading space')).toEqual(['  ', 'leading ', 'space']);
-    expect(chunkReply('')).toEqual([]);
-  });
-
-  it('sends long replies in at most MAX_CHUNKS bigger pieces', () => {
-    const text = Array.from({ length: 500 }, (_, i) => `w${i}`).join(' ');
-    const chunks = chunkReply(text);
-    expect(chunks.length).toBeLessThanOrEqual(MAX_CHUNKS);
-    expect(chunks.length).toBeGreaterThan(MAX_CHUNKS / 2);
-    expect(chunks.join('')).toBe(text);
   });
 });
 
@@ -96,7 +88,7 @@ describe('access checks', () => {
 describe('resolveWebConfig', () => {
   it('defaults to loopback on 8787, loopback clients only', () => {
     expect(resolveWebConfig(undefined)).toEqual({
-      port: 8787, host: '127.0.0.1', accessToken: undefined, maxFrameBytes: 65536, allowRemote: false, maxBufferedBytes: 1024 * 1024, shareConversations: false,
+      port: 8787, host: '127.0.0.1', accessToken: undefined, maxFrameBytes: 65536, allowRemote: false, maxBufferedBytes: 1024 * 1024, shareConversations: false, stream: true,
     });
   });
 

@@ -76,14 +76,19 @@ def build(out_dir: str) -> None:
     )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+def build_from_cli(build_folder, fixture: str, description: str) -> None:
+    """`--out DIR` (default test/fixtures/FIXTURE): builds the folder there and prints its size."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    parser.add_argument("--out", default=os.path.join(root, "test", "fixtures", "tiny-gpt2"))
+    parser.add_argument("--out", default=os.path.join(root, "test", "fixtures", fixture))
     args = parser.parse_args()
-    build(args.out)
+    build_folder(args.out)
     total = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(args.out) for f in fs)
     print(json.dumps({"out": args.out, "bytes": total}))
+
+
+def main() -> None:
+    build_from_cli(build, "tiny-gpt2", __doc__)
 
 
 if __name__ == "__main__":

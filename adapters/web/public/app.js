@@ -150,7 +150,8 @@ function onFrame(frame) {
     case 'user':
       return onUser(frame);
     case 'stage':
-      return showProgress(frame.stage);
+      // A reply already streaming shows its own progress.
+      return state.streams.size > 0 ? undefined : showProgress(frame.stage);
     case 'reply-start':
       return onReplyStart(frame);
     case 'reply-chunk':
@@ -159,6 +160,8 @@ function onFrame(frame) {
       return onReplyEnd(frame);
     case 'trace':
       return onTrace(frame.trace);
+    case 'feedback':
+      return onFeedback(frame);
     default:
       console.warn('banter: unknown frame', frame.type);
   }
@@ -213,11 +216,11 @@ function onUser(frame) {
   if (frame.text.trim().startsWith('/')) bubble.classList.add('command');
 }
 
+/** A one-candidate reply starts streaming: its sentences follow, each checked by the bot's plugins before it was sent. */
 function onReplyStart(frame) {
   removeProgress();
-  const bubble = frame.kind === 'command' ? appendMessage('system', '') : appendMessage('bot', '');
+  const bubble = appendMessage('bot', '');
   bubble.classList.add('streaming');
-  if (frame.turnId) bubble.dataset.turnId = frame.turnId;
   state.streams.set(frame.streamId, bubble);
 }
 
@@ -229,12 +232,14 @@ function onReplyChunk(frame) {
 }
 
 function onReplyEnd(frame) {
+  removeProgress();
   const bubble = state.streams.get(frame.streamId) ?? appendMessage(frame.kind === 'command' ? 'system' : 'bot', '');
   state.streams.delete(frame.streamId);
   bubble.classList.remove('streaming');
   bubble.classList.add('done', `kind-${frame.kind}`);
   bubble.dataset.kind = frame.kind;
-  // The finished text is authoritative (chunks only preview it).
+  if (frame.turnId) bubble.dataset.turnId = frame.turnId;
+  // The finished text is authoritative: it replaces what was streamed (a fallback replaces it all).
   bubble.querySelector('.text').textContent = frame.text;
   const notice = KIND_NOTICES[frame.kind];
   if (notice) bubble.prepend(el('div', { class: `kind-notice kind-${frame.kind}` }, notice));
@@ -251,7 +256,65 @@ function onReplyEnd(frame) {
     });
     bubble.append(button);
   }
+  if (frame.rateable && frame.turnId) bubble.append(feedbackControls(frame.turnId));
   scrollToEnd();
+}
+
+// ---------- feedback ----------
+
+/** 👍/👎 under a reply; after either, an optional reason. The server's answer (a `feedback` frame) confirms it. */
+function feedbackControls(turnId) {
+  const rate = (rating, title) => {
+    const button = el('button', { type: 'button', class: `rate rate-${rating}`, 'data-rating': rating, title, 'aria-label': title, 'aria-pressed': 'false' }, thumb(rating));
+    button.addEventListener('click', () => {
+      if (!send({ type: 'feedback', conversation: state.current, turnId, rating })) return;
+      box.dataset.rating = rating;
+      for (const other of box.querySelectorAll('button.rate')) other.setAttribute('aria-pressed', String(other === button));
+      reason.hidden = false;
+    });
+    return button;
+  };
+  const input = el('input', { type: 'text', class: 'reason-text', maxlength: '500', placeholder: 'What made it good or bad? (optional)', 'aria-label': 'Reason (optional)' });
+  const reason = el('form', { class: 'reason', hidden: true }, input, el('button', { type: 'submit' }, 'Send'));
+  reason.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const text = input.value.trim();
+    if (!text || !box.dataset.rating) return;
+    if (send({ type: 'feedback', conversation: state.current, turnId, rating: box.dataset.rating, reason: text })) reason.hidden = true;
+  });
+  const box = el(
+    'div',
+    { class: 'feedback', 'data-turn-id': turnId },
+    rate('up', 'Good reply'),
+    rate('down', 'Bad reply'),
+    el('span', { class: 'feedback-note muted', role: 'status' }),
+    reason,
+  );
+  return box;
+}
+
+/** A thumb drawn as SVG (no emoji font needed): up, or the same turned over for down. */
+function thumb(rating) {
+  const svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
+  svg.setAttribute('viewBox', '0 0 24 24');
+  svg.setAttribute('aria-hidden', 'true');
+  svg.classList.add('thumb');
+  const shape = document.createElementNS('http://www.w3.org/2000/svg', 'path');
+  shape.setAttribute('d', 'M2 10h4v11H2zM8 10l4-7c1-1.2 3-.4 2.6 1.4L13.6 9H20c1.3 0 2.2 1.1 1.8 2.3l-2 8.2c-.2.9-1 1.5-1.9 1.5H8z');
+  if (rating === 'down') shape.setAttribute('transform', 'rotate(180 12 12)');
+  svg.append(shape);
+  return svg;
+}
+
+function onFeedback(frame) {
+  const box = ui.messages.querySelector(`.feedback[data-turn-id="${CSS.escape(frame.turnId)}"]`);
+  if (!box) return;
+  box.querySelector('.feedback-note').textContent = frame.message;
+  box.classList.toggle('failed', !frame.ok);
+  if (!frame.ok) return;
+  // Another tab of this browser may have rated: show the rating the bot now has.
+  box.dataset.rating = frame.rating;
+  for (const button of box.querySelectorAll('button.rate')) button.setAttribute('aria-pressed', String(button.dataset.rating === frame.rating));
 }
 
 const KIND_NOTICES = {
@@ -501,7 +564,7 @@ function el(tag, attributes, ...children) {
   const node = document.createElement(tag);
   for (const [name, value] of Object.entries(attributes)) {
     if (value === false || value === undefined) continue;
-    if (name === 'selected' || name === 'open') node[name] = Boolean(value);
+    if (name === 'selected' || name === 'open' || name === 'hidden') node[name] = Boolean(value);
     else node.setAttribute(name, value === true ? '' : String(value));
   }
   for (const child of children.flat()) {

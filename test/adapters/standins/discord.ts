@@ -5,6 +5,7 @@
  * from `GET /gateway/bot`, so pointing its `rest.api` here is all it needs.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
 import type { WebSocket } from 'ws';
 import { startLoopbackServer, type LoopbackServer } from './loopback.js';
 
@@ -55,9 +56,25 @@ export interface StandInGuild {
 export interface SentMessage {
   id: string;
   channelId: string;
+  /** The content now (after any edit). */
   content: string;
   allowedMentions: { parse?: string[]; replied_user?: boolean } | undefined;
   replyTo?: string;
+  /** Message components now (action rows of buttons). */
+  components: { type: number; components: { type: number; custom_id?: string; label?: string; emoji?: { name?: string } }[] }[];
+  /** Every content it had, first to last. */
+  versions: string[];
+  /** When the stand-in received each write of it (the post, then each edit), from performance.now(). */
+  writes: number[];
+}
+
+/** A modal the bot opened in answer to an interaction. */
+export interface OpenedModal {
+  interactionId: string;
+  customId: string;
+  title: string;
+  /** Custom ids of its text inputs. */
+  inputs: string[];
 }
 
 export interface RecordedRequest {
@@ -95,6 +112,7 @@ export class DiscordStandIn {
   readonly typing: string[] = [];
   readonly commandRegistrations: { path: string; body: { name: string; options?: { name: string }[] }[] }[] = [];
   readonly interactionCallbacks: { interactionId: string; type: number }[] = [];
+  readonly modals: OpenedModal[] = [];
   /** Ephemeral interaction answers: the deferred reply's edit and follow-ups, by interaction token. */
   readonly interactionMessages: { token: string; content: string; allowedMentions: unknown }[] = [];
   /** Gateway sessions by shard id (the newest one for each shard). */
@@ -185,26 +203,49 @@ export class DiscordStandIn {
 
   /** A person runs a slash command, as registered by the adapter; returns the interaction token. */
   runCommand(options: { channelId: string; user: StandInUser; name: string; value?: string; permissions?: bigint; roles?: string[] }): string {
-    const { guild, channel } = this.channel(options.channelId);
-    if (!guild || !channel) throw new Error(`No channel ${options.channelId} in the stand-in's guilds`);
     const registered = this.commandRegistrations.at(-1)?.body.find((c) => c.name === options.name);
     if (!registered) throw new Error(`The adapter has not registered /${options.name}`);
-    const token = `interaction-token-${snowflake()}`;
     const optionName = registered.options?.[0]?.name;
+    return this.interaction(2, options, {
+      id: snowflake(),
+      name: options.name,
+      type: 1,
+      ...(options.value !== undefined && optionName ? { options: [{ name: optionName, type: 3, value: options.value }] } : {}),
+    });
+  }
+
+  /** A person clicks a button under one of the bot's messages; returns the interaction token. */
+  clickButton(options: { messageId: string; customId: string; user: StandInUser }): string {
+    const sent = this.sent.find((m) => m.id === options.messageId);
+    if (!sent) throw new Error(`The bot sent no message ${options.messageId}`);
+    const button = sent.components.flatMap((row) => row.components).find((c) => c.custom_id === options.customId);
+    if (!button) throw new Error(`Message ${options.messageId} has no button ${options.customId}`);
+    const { guild } = this.channel(sent.channelId);
+    const message = { ...this.messageObject(sent.id, sent.channelId, this.botUser, sent.content), components: sent.components, ...(guild ? { guild_id: guild.id } : {}) };
+    return this.interaction(3, { channelId: sent.channelId, user: options.user }, { custom_id: options.customId, component_type: 2 }, { message });
+  }
+
+  /** A person submits a modal the bot opened, with its text inputs' values; returns the interaction token. */
+  submitModal(options: { modal: OpenedModal; channelId: string; user: StandInUser; values: Record<string, string> }): string {
+    const components = options.modal.inputs.map((customId, index) => ({ type: 18, id: index + 1, component: { type: 4, id: index + 100, custom_id: customId, value: options.values[customId] ?? '' } }));
+    return this.interaction(5, options, { custom_id: options.modal.customId, components });
+  }
+
+  /** Dispatches an interaction of `type` in a guild channel, as Discord would; returns its token. */
+  private interaction(type: number, options: { channelId: string; user: StandInUser; permissions?: bigint; roles?: string[] }, data: unknown, extra: Record<string, unknown> = {}): string {
+    const { guild, channel } = this.channel(options.channelId);
+    if (!guild || !channel) throw new Error(`No channel ${options.channelId} in the stand-in's guilds`);
+    const token = `interaction-token-${snowflake()}`;
     this.dispatch(
       'INTERACTION_CREATE',
       {
         id: snowflake(),
         application_id: this.applicationId,
-        type: 2,
+        type,
         token,
         version: 1,
-        data: {
-          id: snowflake(),
-          name: options.name,
-          type: 1,
-          ...(options.value !== undefined && optionName ? { options: [{ name: optionName, type: 3, value: options.value }] } : {}),
-        },
+        data,
+        ...extra,
         guild_id: guild.id,
         guild: { id: guild.id, locale: 'en-US', features: [] },
         channel_id: channel.id,
@@ -416,7 +457,14 @@ export class DiscordStandIn {
           { 'retry-after': '0.2', 'x-ratelimit-limit': '5', 'x-ratelimit-remaining': '0', 'x-ratelimit-reset-after': '0.2', 'x-ratelimit-bucket': 'stand-in-bucket', 'x-ratelimit-scope': 'user' },
         );
       }
-      const sent = body as { content: string; allowed_mentions?: SentMessage['allowedMentions']; message_reference?: { message_id: string }; nonce?: string | number; enforce_nonce?: boolean };
+      const sent = body as {
+        content: string;
+        allowed_mentions?: SentMessage['allowedMentions'];
+        message_reference?: { message_id: string };
+        nonce?: string | number;
+        enforce_nonce?: boolean;
+        components?: SentMessage['components'];
+      };
       const serverError = (status: number) => reply(status, { message: `${status}: Server Error`, code: 0 });
       const fault = this.sendFaults.get(channelId)?.shift();
       if (fault && !fault.afterCreate) return serverError(fault.status);
@@ -425,15 +473,34 @@ export class DiscordStandIn {
       const nonceKey = sent.nonce === undefined ? undefined : `${channelId}:${sent.nonce}`;
       if (sent.enforce_nonce && nonceKey && this.byNonce.has(nonceKey)) return reply(200, this.byNonce.get(nonceKey));
       const id = snowflake();
-      this.sent.push({ id, channelId, content: sent.content, allowedMentions: sent.allowed_mentions, replyTo: sent.message_reference?.message_id });
+      const components = sent.components ?? [];
+      this.sent.push({ id, channelId, content: sent.content, allowedMentions: sent.allowed_mentions, replyTo: sent.message_reference?.message_id, components, versions: [sent.content], writes: [performance.now()] });
       const { guild } = this.channel(channelId);
-      const message = { ...this.messageObject(id, channelId, this.botUser, sent.content), ...(guild ? { guild_id: guild.id } : {}), ...(sent.nonce !== undefined ? { nonce: sent.nonce } : {}) };
+      const message = {
+        ...this.messageObject(id, channelId, this.botUser, sent.content),
+        components,
+        ...(guild ? { guild_id: guild.id } : {}),
+        ...(sent.nonce !== undefined ? { nonce: sent.nonce } : {}),
+      };
       if (nonceKey) this.byNonce.set(nonceKey, message);
       if (fault) serverError(fault.status);
       else reply(200, message);
       // Discord echoes the bot's own message on the gateway: the adapter must ignore it.
       this.dispatch('MESSAGE_CREATE', message, guild?.id);
       return;
+    }
+    if (method === 'PATCH' && (match = /^\/channels\/(\d+)\/messages\/(\d+)$/.exec(path))) {
+      const message = this.sent.find((m) => m.channelId === match![1] && m.id === match![2]);
+      if (!message) return reply(404, { message: 'Unknown Message', code: 10008 });
+      const edit = body as { content?: string; components?: SentMessage['components'] };
+      message.writes.push(performance.now());
+      if (edit.content !== undefined) {
+        message.content = edit.content;
+        message.versions.push(edit.content);
+      }
+      if (edit.components !== undefined) message.components = edit.components;
+      const { guild } = this.channel(message.channelId);
+      return reply(200, { ...this.messageObject(message.id, message.channelId, this.botUser, message.content), components: message.components, edited_timestamp: iso(), ...(guild ? { guild_id: guild.id } : {}) });
     }
     if (method === 'PUT' && (match = /^\/applications\/(\d+)(?:\/guilds\/\d+)?\/commands$/.exec(path)) && match[1] === this.applicationId) {
       const commands = body as { name: string; options?: { name: string }[] }[];
@@ -444,9 +511,15 @@ export class DiscordStandIn {
       );
     }
     if (method === 'POST' && (match = /^\/interactions\/(\d+)\/[^/]+\/callback$/.exec(path))) {
-      this.interactionCallbacks.push({ interactionId: match[1], type: (body as { type: number }).type });
-      const data = (body as { data?: { content?: string } }).data;
+      const callback = body as { type: number; data?: { content?: string; custom_id?: string; title?: string; components?: { component?: { custom_id?: string }; components?: { custom_id?: string }[] }[] } };
+      this.interactionCallbacks.push({ interactionId: match[1], type: callback.type });
+      const data = callback.data;
       if (data?.content !== undefined) this.interactionMessages.push({ token: path.split('/')[3], content: data.content, allowedMentions: undefined });
+      if (callback.type === 9 && data) {
+        // Labels (type 18) hold one component; legacy action rows hold a list.
+        const inputs = (data.components ?? []).flatMap((c) => (c.component ? [c.component] : (c.components ?? []))).map((c) => c.custom_id ?? '');
+        this.modals.push({ interactionId: match[1], customId: data.custom_id ?? '', title: data.title ?? '', inputs });
+      }
       return reply(204);
     }
     if ((match = /^\/webhooks\/(\d+)\/([^/]+)(\/messages\/@original)?$/.exec(path)) && (method === 'PATCH' || method === 'POST')) {

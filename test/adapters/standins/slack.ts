@@ -5,6 +5,7 @@
  */
 import { createHmac, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
 import type { WebSocket } from 'ws';
 import { startLoopbackServer, type LoopbackServer } from './loopback.js';
 
@@ -16,6 +17,19 @@ export interface PostedMessage {
   text: string;
   /** Every text it had, first to last. */
   versions: string[];
+  /** Its blocks now (the reply's sections and feedback buttons). */
+  blocks?: { type: string; block_id?: string; elements?: { type: string; action_id?: string; positive_button?: { value: string }; negative_button?: { value: string } }[] }[];
+  /** When the stand-in received each write of it (post, updates, stream appends), from performance.now(). */
+  writes: number[];
+  /** Set for messages made with chat.startStream: whether the stream is still open. */
+  stream?: 'open' | 'stopped';
+  deleted?: boolean;
+}
+
+/** A modal the bot opened with views.open. */
+export interface OpenedView {
+  triggerId: string;
+  view: { callback_id: string; private_metadata: string; blocks: { block_id: string; element: { action_id: string } }[] };
 }
 
 let clock = 1_700_000_000_000;
@@ -37,6 +51,8 @@ export class SlackStandIn {
   readonly responses: { id: string; body: { text: string; response_type?: string } }[] = [];
   /** Socket Mode envelope ids the client acknowledged. */
   readonly acks = new Set<string>();
+  readonly views: OpenedView[] = [];
+  readonly ephemerals: { channel: string; user: string; text: string; thread_ts?: string }[] = [];
   private readonly pings: NodeJS.Timeout[] = [];
 
   private constructor(
@@ -128,30 +144,66 @@ export class SlackStandIn {
     const token = req.headers.authorization?.replace(/^Bearer /, '') ?? body.token;
     const expected = method === 'apps.connections.open' ? this.appToken : this.botToken;
     if (token !== expected) return json({ ok: false, error: 'invalid_auth' });
+    const message = () => this.messages.find((m) => m.channel === body.channel && m.ts === body.ts && !m.deleted);
+    const parse = (value: unknown) => (typeof value === 'string' ? (JSON.parse(value) as unknown) : value);
     switch (method) {
       case 'auth.test':
         return json({ ok: true, url: 'https://stand-in.slack.com/', team: 'Stand-in', user: 'banter', team_id: this.teamId, user_id: this.botUserId, bot_id: 'BBANTER', is_enterprise_install: false });
       case 'apps.connections.open':
         return json({ ok: true, url: `ws://${this.loopback.origin}/socket` });
-      case 'chat.postMessage': {
+      case 'chat.postMessage':
+      case 'chat.startStream': {
         const ts = slackTs();
-        const message: PostedMessage = {
+        const text = String(method === 'chat.postMessage' ? body.text : body.markdown_text);
+        const posted: PostedMessage = {
           channel: String(body.channel),
           ts,
           thread_ts: body.thread_ts ? String(body.thread_ts) : undefined,
-          text: String(body.text),
-          versions: [String(body.text)],
+          text,
+          versions: [text],
+          writes: [performance.now()],
+          ...(method === 'chat.startStream' ? { stream: 'open' as const } : {}),
         };
-        this.messages.push(message);
-        return json({ ok: true, channel: message.channel, ts, message: { type: 'message', user: this.botUserId, text: message.text, ts } });
+        if (method === 'chat.startStream' && !posted.thread_ts) return json({ ok: false, error: 'invalid_arguments' });
+        this.messages.push(posted);
+        return json({ ok: true, channel: posted.channel, ts, message: { type: 'message', user: this.botUserId, text, ts } });
       }
       case 'chat.update': {
-        const message = this.messages.find((m) => m.channel === body.channel && m.ts === body.ts);
-        if (!message) return json({ ok: false, error: 'message_not_found' });
-        message.text = String(body.text);
-        message.versions.push(message.text);
-        return json({ ok: true, channel: message.channel, ts: message.ts, text: message.text });
+        const found = message();
+        if (!found) return json({ ok: false, error: 'message_not_found' });
+        found.text = String(body.text);
+        found.versions.push(found.text);
+        found.writes.push(performance.now());
+        found.blocks = parse(body.blocks) as PostedMessage['blocks'];
+        return json({ ok: true, channel: found.channel, ts: found.ts, text: found.text });
       }
+      case 'chat.appendStream':
+      case 'chat.stopStream': {
+        const found = message();
+        if (!found || found.stream !== 'open') return json({ ok: false, error: found ? 'message_not_in_streaming_state' : 'message_not_found' });
+        if (body.markdown_text) {
+          found.text += String(body.markdown_text);
+          found.versions.push(found.text);
+        }
+        found.writes.push(performance.now());
+        if (method === 'chat.stopStream') {
+          found.stream = 'stopped';
+          if (body.blocks) found.blocks = parse(body.blocks) as PostedMessage['blocks'];
+        }
+        return json({ ok: true, channel: found.channel, ts: found.ts });
+      }
+      case 'chat.delete': {
+        const found = message();
+        if (!found) return json({ ok: false, error: 'message_not_found' });
+        found.deleted = true;
+        return json({ ok: true, channel: found.channel, ts: found.ts });
+      }
+      case 'chat.postEphemeral':
+        this.ephemerals.push({ channel: String(body.channel), user: String(body.user), text: String(body.text), ...(body.thread_ts ? { thread_ts: String(body.thread_ts) } : {}) });
+        return json({ ok: true, message_ts: slackTs() });
+      case 'views.open':
+        this.views.push({ triggerId: String(body.trigger_id), view: parse(body.view) as OpenedView['view'] });
+        return json({ ok: true, view: { id: `V${this.views.length}` } });
       default:
         return json({ ok: false, error: 'unknown_method' });
     }
@@ -194,6 +246,45 @@ export function eventCallback<E extends { ts: string }>(standIn: SlackStandIn, e
     event_time: Math.floor(Date.now() / 1000),
     authorizations: [{ enterprise_id: null, team_id: standIn.teamId, user_id: standIn.botUserId, is_bot: true, is_enterprise_install: false }],
     is_ext_shared_channel: false,
+  };
+}
+
+/** The fields every interactive payload has: who, in which workspace, for which app. */
+function interactionFrom(standIn: SlackStandIn, user: string) {
+  return {
+    team: { id: standIn.teamId, domain: 'stand-in' },
+    user: { id: user, username: user.toLowerCase(), team_id: standIn.teamId },
+    api_app_id: 'ASTANDIN',
+    token: 'legacy-verification-token',
+  };
+}
+
+/** A click on one of a message's feedback buttons, as Slack sends it (`block_actions`). */
+export function feedbackClick(standIn: SlackStandIn, options: { message: PostedMessage; user: string; positive: boolean; triggerId: string }) {
+  const element = options.message.blocks?.flatMap((block) => block.elements ?? []).find((e) => e.type === 'feedback_buttons');
+  if (!element) throw new Error(`message ${options.message.ts} has no feedback buttons`);
+  const button = options.positive ? element.positive_button! : element.negative_button!;
+  return {
+    type: 'block_actions',
+    ...interactionFrom(standIn, options.user),
+    container: { type: 'message', message_ts: options.message.ts, channel_id: options.message.channel, is_ephemeral: false, thread_ts: options.message.thread_ts },
+    trigger_id: options.triggerId,
+    channel: { id: options.message.channel, name: 'general' },
+    message: { type: 'message', user: standIn.botUserId, ts: options.message.ts, text: options.message.text, ...(options.message.thread_ts ? { thread_ts: options.message.thread_ts } : {}) },
+    actions: [{ type: 'feedback_buttons', action_id: element.action_id, block_id: 'feedback', value: button.value, text: { type: 'plain_text', text: options.positive ? 'Good reply' : 'Bad reply' }, action_ts: slackTs() }],
+  };
+}
+
+/** The submission of a modal the bot opened, with its text inputs' values (`view_submission`). */
+export function viewSubmission(standIn: SlackStandIn, options: { opened: OpenedView; user: string; values: Record<string, string> }) {
+  const values = Object.fromEntries(
+    options.opened.view.blocks.map((block) => [block.block_id, { [block.element.action_id]: { type: 'plain_text_input', value: options.values[block.block_id] ?? null } }]),
+  );
+  return {
+    type: 'view_submission',
+    ...interactionFrom(standIn, options.user),
+    trigger_id: `trigger-${slackTs()}`,
+    view: { id: 'V1', team_id: standIn.teamId, type: 'modal', callback_id: options.opened.view.callback_id, private_metadata: options.opened.view.private_metadata, state: { values }, hash: 'h', blocks: options.opened.view.blocks },
   };
 }
 
