@@ -31,4 +31,4 @@ export type * from './config/types.js';
 export type * from './engine/types.js';
 export { ThrottledWriter, type StreamTarget } from './stream-writer.js';
 export { PairClassifier, ClassifierFolderError, type PairClassifierOptions, type PairInput } from './classifier/pair-classifier.js';
-export { FEEDBACK_MESSAGES, openFeedbackStore, preferencePairs, pairsJsonl, tuneSelection, type FeedbackEntry, type FeedbackStore, type TurnRecord } from './feedback/index.js';
+export { FEEDBACK_MESSAGES, openFeedbackStore, type CandidateRecord, preferencePairs, pairsJsonl, tuneSelection, type FeedbackEntry, type FeedbackStore, type TurnRecord } from './feedback/index.js';

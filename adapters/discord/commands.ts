@@ -1,6 +1,6 @@
 /** The bot's command table as Discord slash commands. */
 import { ApplicationCommandOptionType, type RESTPostAPIChatInputApplicationCommandsJSONBody } from 'discord.js';
-import type { Command } from '../../core/types.js';
+import type { Command } from '../../core/index.js';
 
 /** Discord's rules for command and option names. */
 const NAME = /^[-_\p{Ll}\p{N}]{1,32}$/u;

@@ -1,6 +1,6 @@
 /** The Discord adapter's config: its JSON Schema (validated by core with ajv) and typed defaults. */
 import { PermissionFlagsBits } from 'discord.js';
-import type { JSONSchema } from '../../core/types.js';
+import type { JSONSchema } from '../../core/index.js';
 
 /** Allow- and deny-lists of ids. An empty allow-list allows everything; deny always wins. */
 export interface IdFilter {

@@ -3,7 +3,7 @@
  * The turn id and rating ride in the components' custom ids, so a click needs no lookup here.
  */
 import { ActionRowBuilder, ButtonBuilder, ButtonStyle, LabelBuilder, ModalBuilder, TextInputBuilder, TextInputStyle } from 'discord.js';
-import type { Rating } from '../../core/types.js';
+import type { Rating } from '../../core/index.js';
 
 const BUTTON = /^banter:rate:(up|down):([\w-]{1,64})$/;
 const FORM = /^banter:why:(up|down):([\w-]{1,64})$/;

@@ -1,5 +1,5 @@
 /** Turning a Reply into Discord messages: citations as markdown links, 2,000-character pieces. */
-import type { Reply } from '../../core/types.js';
+import type { Reply } from '../../core/index.js';
 
 /** Discord's limit on a message's content. */
 export const DISCORD_MESSAGE_LIMIT = 2000;

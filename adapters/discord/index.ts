@@ -24,9 +24,9 @@ import {
   type MessageMentionOptions,
   type ModalSubmitInteraction,
 } from 'discord.js';
-import type { Adapter, BotHost, ConversationAddress, IncomingMessage, Reply } from '../../core/types.js';
-import type { Logger } from '../../core/log.js';
-import { ThrottledWriter } from '../../core/stream-writer.js';
+import type { Adapter, BotHost, ConversationAddress, IncomingMessage, Reply } from '../../core/index.js';
+import type { Logger } from '../../core/index.js';
+import { ThrottledWriter } from '../../core/index.js';
 import { commandText, slashCommands } from './commands.js';
 import { discordConfigSchema, resolveDiscordConfig, type DiscordAdapterConfig, type IdFilter } from './config.js';
 import { feedbackButtons, parseFeedbackButton, parseReasonForm, REASON_FIELD, reasonForm, type FeedbackTarget } from './feedback.js';

@@ -1,5 +1,5 @@
 /** The Slack adapter's config: its JSON Schema (validated by core with ajv) and typed defaults. */
-import type { JSONSchema } from '../../core/types.js';
+import type { JSONSchema } from '../../core/index.js';
 
 export interface SlackAdapterConfig {
   /** `http`: Slack POSTs events to this process (Events API). `socket`: this process dials Slack (Socket Mode). */

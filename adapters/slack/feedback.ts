@@ -4,7 +4,7 @@
  * the modal's private metadata, so a click or a submission needs no lookup here.
  */
 import type { types } from '@slack/bolt';
-import type { Rating } from '../../core/types.js';
+import type { Rating } from '../../core/index.js';
 
 export const FEEDBACK_ACTION = 'banter_feedback';
 export const REASON_VIEW = 'banter_feedback_reason';

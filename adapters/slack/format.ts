@@ -1,5 +1,5 @@
 /** Turning a Reply into Slack mrkdwn: the text escaped, citations as `<url|title>` links. */
-import type { Reply } from '../../core/types.js';
+import type { Reply } from '../../core/index.js';
 
 /** Slack reads `&`, `<` and `>` as control characters in message text. */
 export function escapeMrkdwn(text: string): string {

@@ -8,7 +8,7 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { parse as parseQuery } from 'node:querystring';
 import { defaultBodyLimit, isValidSlackRequest } from '@slack/bolt';
-import type { Logger } from '../../core/log.js';
+import type { Logger } from '../../core/index.js';
 
 /** How far a request's timestamp may be from this machine's clock, either way (Slack's own rule). */
 export const MAX_CLOCK_SKEW_SECONDS = 5 * 60;

@@ -7,9 +7,9 @@
  * was streamed.
  */
 import type { webApi } from '@slack/bolt';
-import type { Logger } from '../../core/log.js';
-import { ThrottledWriter, type StreamTarget } from '../../core/stream-writer.js';
-import type { Reply } from '../../core/types.js';
+import type { Logger } from '../../core/index.js';
+import { ThrottledWriter, type StreamTarget } from '../../core/index.js';
+import type { Reply } from '../../core/index.js';
 import { feedbackBlock, replyBlocks } from './feedback.js';
 import { escapeMrkdwn, formatReply } from './format.js';
 

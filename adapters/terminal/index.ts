@@ -1,7 +1,7 @@
 /** A terminal chat: a REPL over stdin/stdout with the core's commands plus `/quit`. Reads piped input too. */
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
-import type { Adapter, BotHost, ConversationAddress, JSONSchema, Reply } from '../../core/types.js';
+import type { Adapter, BotHost, ConversationAddress, JSONSchema, Reply } from '../../core/index.js';
 
 export interface TerminalConfig {
   /** Preset for this terminal's conversation (otherwise the routed one). */

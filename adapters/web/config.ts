@@ -1,5 +1,5 @@
 /** Settings of the web chat adapter: where it listens and who may connect. */
-import type { JSONSchema } from '../../core/types.js';
+import type { JSONSchema } from '../../core/index.js';
 import { isLoopbackHost } from './access.js';
 
 export interface WebConfig {

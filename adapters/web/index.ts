@@ -7,8 +7,8 @@ import { createServer, type IncomingMessage as HttpRequest, type Server, type Se
 import type { Duplex } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
-import { conversationKey } from '../../core/history/key.js';
-import type { Adapter, BotHost, ConversationAddress, IncomingMessage, Reply, ReplyStream } from '../../core/types.js';
+import { conversationKey } from '../../core/index.js';
+import type { Adapter, BotHost, ConversationAddress, IncomingMessage, Reply, ReplyStream } from '../../core/index.js';
 import { checkAccess, requestUrl, type AccessPolicy } from './access.js';
 import { loadAssets, type Asset } from './assets.js';
 import { configSchema, resolveWebConfig, type ResolvedWebConfig, type WebConfig } from './config.js';

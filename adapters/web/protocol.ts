@@ -1,5 +1,5 @@
 /** The JSON frames exchanged between the page and the server over the WebSocket. */
-import type { Citation, HistoryTurn, Rating, ReplyKind, Stage } from '../../core/types.js';
+import type { Citation, HistoryTurn, Rating, ReplyKind, Stage } from '../../core/index.js';
 import type { TurnTrace } from './trace.js';
 
 /** Conversation ids are chosen by the page; kept short and plain because they become history keys. */

@@ -1,7 +1,7 @@
 /** What the inspector shows of a turn: a JSON-safe copy of the parts that explain the reply. */
-import type { Citation, Evidence, HistoryTurn, ReplyKind, TraceEntry, Turn } from '../../core/types.js';
-import type { DecodeOptions } from '../../core/engine/types.js';
-import type { CandidateRecord } from '../../core/feedback/types.js';
+import type { Citation, Evidence, HistoryTurn, ReplyKind, TraceEntry, Turn } from '../../core/index.js';
+import type { DecodeOptions } from '../../core/index.js';
+import type { CandidateRecord } from '../../core/index.js';
 
 /** A candidate as the inspector shows it: the same record the feedback store keeps. */
 export type CandidateTrace = CandidateRecord;

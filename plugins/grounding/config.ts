@@ -1,5 +1,5 @@
 /** The grounding plugin's settings: bot config values, then the turn's preset overrides. */
-import type { JSONSchema } from '../../core/types.js';
+import type { JSONSchema } from '../../core/index.js';
 import type { QueryRewrite } from './query.js';
 
 export interface EvidenceReplyConfig {

@@ -4,8 +4,8 @@
  * cite the passage a reply uses, and answer a factual question from the evidence itself (quoted
  * and cited, as Sparrow shows evidence) when the chosen reply is not supported by it.
  */
-import { PresetSettings } from '../../core/preset-settings.js';
-import type { BotHost, Evidence, Plugin, Preset, Turn } from '../../core/types.js';
+import { PresetSettings } from '../../core/index.js';
+import type { BotHost, Evidence, Plugin, Preset, Turn } from '../../core/index.js';
 import { CONFIG_SCHEMA, DEFAULT_CONFIG, type GroundingConfig, type GroundingOverrides, mergeConfig } from './config.js';
 import { buildQuery } from './query.js';
 import { KnowledgeIndex } from './retriever.js';

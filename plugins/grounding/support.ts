@@ -3,7 +3,7 @@
  * "tall" back to "how tall are you?" states nothing the passage backs. Numbers weigh double, since
  * a wrong number is the most common unsupported claim.
  */
-import type { Evidence } from '../../core/types.js';
+import type { Evidence } from '../../core/index.js';
 import { contentTerms, isNumberTerm, sentences } from './text.js';
 
 export interface Support {

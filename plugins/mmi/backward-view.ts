@@ -6,7 +6,7 @@
  */
 import { mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { DialogueFormat } from '../../core/engine/types.js';
+import type { DialogueFormat } from '../../core/index.js';
 
 /** DialoGPT's reverse model: every turn followed by the end-of-text token, turns newest first. */
 export const DIALOGPT_BACKWARD_FORMAT: DialogueFormat = {

@@ -11,9 +11,9 @@
  * is placed first by the engine.
  */
 import { join } from 'node:path';
-import { packageRoot } from '../../core/config/package-root.js';
-import type { DialogueEngine, ScorePair } from '../../core/engine/types.js';
-import type { BotHost, HistoryTurn, JSONSchema, Plugin, Turn } from '../../core/types.js';
+import { packageRoot } from '../../core/index.js';
+import type { DialogueEngine, ScorePair } from '../../core/index.js';
+import type { BotHost, HistoryTurn, JSONSchema, Plugin, Turn } from '../../core/index.js';
 
 export interface MmiConfig {
   /** Backward model folder (relative to the bot config); default: the shipped banter-chat-backward. */

@@ -3,8 +3,8 @@
  * into the prompt (the engine renders them in the model's declared format), and scores how well
  * each candidate stays in character as `persona.consistency`, which selection weights.
  */
-import { PresetSettings } from '../../core/preset-settings.js';
-import type { BotHost, JSONSchema, Plugin, Preset, Turn } from '../../core/types.js';
+import { PresetSettings } from '../../core/index.js';
+import type { BotHost, JSONSchema, Plugin, Preset, Turn } from '../../core/index.js';
 import { type Penalties, type RoleProfile, checkConsistency, consistencyScore, selfNamesFrom } from './consistency.js';
 
 export const CONSISTENCY_SCORE = 'persona.consistency';

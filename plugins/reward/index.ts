@@ -9,9 +9,9 @@
  * with several labels gives the log-probability of `label` (default: the last label).
  */
 import { join } from 'node:path';
-import { PairClassifier } from '../../core/classifier/pair-classifier.js';
-import { packageRoot } from '../../core/config/package-root.js';
-import type { BotHost, JSONSchema, Plugin, Turn } from '../../core/types.js';
+import { PairClassifier } from '../../core/index.js';
+import { packageRoot } from '../../core/index.js';
+import type { BotHost, JSONSchema, Plugin, Turn } from '../../core/index.js';
 
 export interface RewardConfig {
   /** Model folder (relative to the bot config); default: the shipped models/banter-reward. */

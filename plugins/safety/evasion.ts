@@ -7,7 +7,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { packageRoot } from '../../core/config/package-root.js';
+import { packageRoot } from '../../core/index.js';
 
 export const SHIPPED_WORDS = () => join(packageRoot(), 'plugins', 'safety', 'words.txt');
 

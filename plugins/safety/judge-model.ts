@@ -10,7 +10,7 @@
  * user's message) and `{reply}`; `aloneTemplate` is used for a reply judged without its message
  * (default: `template`). User text is inserted as text and encoded as text, never as control tokens.
  */
-import type { DialogueEngine } from '../../core/engine/types.js';
+import type { DialogueEngine } from '../../core/index.js';
 import { RuleModelError, type RuleModel } from './model-files.js';
 
 export interface JudgeSettings {

@@ -1,7 +1,7 @@
 /** Safety rules as data: the file format, its schema, loading, and threshold resolution. */
-import { readConfigFile } from '../../core/config/parse.js';
-import { validatePluginConfig } from '../../core/config/schema.js';
-import type { JSONSchema } from '../../core/types.js';
+import { readConfigFile } from '../../core/index.js';
+import { validatePluginConfig } from '../../core/index.js';
+import type { JSONSchema } from '../../core/index.js';
 
 export type CandidateAction = 'reject' | 'flag';
 /** `care`: answer with the caring reply (self-harm) instead of a refusal. */

@@ -5,7 +5,7 @@
  * (shared with the reward plugin); this adds the safety normalization the folder asks for, the
  * label -> rule map and the probabilities (sigmoid per label, or softmax).
  */
-import { ClassifierFolderError, PairClassifier } from '../../core/classifier/pair-classifier.js';
+import { ClassifierFolderError, PairClassifier } from '../../core/index.js';
 import { RuleModelError, type RuleModel } from './model-files.js';
 import type { TextNormalizer } from './normalize.js';
 

@@ -2,7 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { packageRoot } from '../../../core/config/package-root.js';
+import { packageRoot } from '../../../core/index.js';
 
 export const SHIPPED_LEXICONS = () => join(packageRoot(), 'plugins', 'safety', 'lexicons.yaml');
 
