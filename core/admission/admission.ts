@@ -23,7 +23,7 @@ export interface AdmissionConfig {
 }
 
 export const DEFAULT_ADMISSION: AdmissionConfig = {
-  maxPerConversation: 4,
+  maxPerConversation: 8,
   maxPerUser: 8,
   maxTotal: 256,
   policy: 'busy',
