@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { isAbsolute, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { Admission, MemoryAdmissionState, type AdmissionState, type Refusal } from './admission/index.js';
 import { builtinCommands, parseCommand } from './commands.js';
 import { collectPresets, ConfigError, presetDirs, presetRoutingProblems, validatePluginConfig } from './config/index.js';
 import type { BotConfig, LoadedConfig } from './config/types.js';
@@ -60,6 +61,8 @@ export interface BotOptions {
   feedback?: FeedbackStore;
   /** Pauses between attempts to save a turn whose first save failed; default 200, 1,000 and 3,000 ms. */
   saveRetryDelaysMs?: number[];
+  /** Where admission counts waiting turns and rate limits; default: this process's memory. Share one (Redis) across workers. */
+  admissionState?: AdmissionState;
 }
 
 /** Sends a reply on the platform; a rejection means the user did not get it. */
@@ -73,6 +76,7 @@ export class Bot implements BotHost {
   readonly commands = new Map<string, Command>();
   readonly presets: PresetRegistry;
   private readonly queue = new KeyedSerialQueue();
+  private readonly admission: Admission;
   private readonly engines = new Map<string, Promise<DialogueEngine>>();
   private readonly running: Adapter[] = [];
   private readonly feedback: FeedbackRecorder;
@@ -95,6 +99,7 @@ export class Bot implements BotHost {
     this.events = new EventBus<BotEvents>((event, error) => logger.error({ err: error, event }, 'event listener failed'));
     this.feedback = new FeedbackRecorder(feedbackStore, loaded.config.feedback, engine.info, logger);
     this.presets = createPresetRegistry(presets, loaded.config, configFile(loaded));
+    this.admission = new Admission(options.admissionState ?? new MemoryAdmissionState(), loaded.config.name);
     for (const command of builtinCommands()) this.commands.set(command.name, command);
     this.defaultWeights = Object.fromEntries(Object.entries(declaredScores(plugins)).filter(([name]) => !name.endsWith('*')));
     this.events.on('plugin:error', ({ turn, error }) =>
@@ -242,9 +247,25 @@ export class Bot implements BotHost {
    * `options.stream`, a one-candidate reply is shown while it is written (see core/stream.ts);
    * `deliver` still gets the finished reply, which replaces what was shown.
    */
-  handle(message: IncomingMessage, deliver?: Deliver, options: HandleOptions = {}): Promise<Reply> {
-    if (this.stopped) return Promise.reject(new Error('The bot is stopped'));
-    return this.queue.run(conversationKey(message), () => this.answer(message, deliver, options));
+  async handle(message: IncomingMessage, deliver?: Deliver, options: HandleOptions = {}): Promise<Reply> {
+    if (this.stopped) throw new Error('The bot is stopped');
+    const key = conversationKey(message);
+    const admitted = await this.admission.admit({ conversation: key, user: message.user.id, channel: message.channel }, this.config.admission);
+    if (!admitted.admitted) return this.refuse(message, admitted.refusal, deliver);
+    try {
+      return await this.queue.run(key, () => this.answer(message, deliver, options));
+    } finally {
+      await admitted.release();
+    }
+  }
+
+  /** A message admission turned away: answered with a notice (or nothing) and not stored, see core/admission. */
+  private async refuse(message: IncomingMessage, refusal: Refusal, deliver: Deliver | undefined): Promise<Reply> {
+    const reply: Reply = refusal.text === undefined ? { text: '', kind: 'dropped', citations: [] } : { text: refusal.text, kind: refusal.reason === 'rate' ? 'rate-limited' : 'busy', citations: [] };
+    this.logger.info({ conversation: conversationKey(message), user: message.user.id, reason: refusal.reason, kind: reply.kind }, 'message refused by admission');
+    this.events.emit('admission:refused', { message, reason: refusal.reason, reply });
+    if (reply.kind !== 'dropped') await deliver?.(reply);
+    return reply;
   }
 
   rate(request: RateRequest): Promise<RateOutcome> {

@@ -86,7 +86,8 @@ export interface Candidate {
   total?: number;
 }
 
-export type ReplyKind = 'model' | 'fallback' | 'command' | 'refusal' | 'evidence' | 'error';
+/** `busy`, `rate-limited` and `dropped` (never delivered) come from admission (core/admission); none is stored in history. */
+export type ReplyKind = 'model' | 'fallback' | 'command' | 'refusal' | 'evidence' | 'error' | 'busy' | 'rate-limited' | 'dropped';
 
 export interface Reply {
   text: string;
@@ -313,4 +314,6 @@ export interface BotEvents {
   /** A plugin hook failed; for an optional scorer the turn went on without its scores. */
   'plugin:error': { turn: Turn; error: PluginError };
   'engine:progress': { model: string; message: string; fraction?: number };
+  /** Admission turned a message away (a cap or a rate limit); `reply` is what the user got (`dropped`: nothing). */
+  'admission:refused': { message: IncomingMessage; reason: 'conversation' | 'user' | 'total' | 'rate'; reply: Reply };
 }

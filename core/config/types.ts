@@ -1,6 +1,7 @@
 /** The bot config, after validation against config/bot.schema.json and defaults applied. */
 import type { EnvOrigins } from './errors.js';
 import type { DecodeOptions } from '../engine/types.js';
+import type { AdmissionConfig } from '../admission/admission.js';
 
 export interface EngineConfig {
   /** Model folder (Hugging Face layout), relative to the config file. With `url`: the served model's tokenizer and configs. */
@@ -83,6 +84,8 @@ export interface BotConfig {
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
   /** Longest accepted message, in characters; longer ones get a polite refusal. */
   maxMessageLength: number;
+  /** Caps on waiting turns and rate limits (see core/admission). */
+  admission: AdmissionConfig;
 }
 
 /** A loaded config: the values plus where they came from, for relative paths and messages. */

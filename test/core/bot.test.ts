@@ -202,7 +202,8 @@ describe('history and delivery', () => {
         inFlight.set(turn.conversation.key, inFlight.get(turn.conversation.key)! - 1);
       },
     };
-    const b = await bot({ decoding: { numCandidates: 2, maxNewTokens: 4 } as never, engine: { maxConcurrentGenerations: 2 } }, { plugins: [watch] });
+    // One user writes in all 50 channels: the per-user admission cap is off here.
+    const b = await bot({ decoding: { numCandidates: 2, maxNewTokens: 4 } as never, engine: { maxConcurrentGenerations: 2 }, admission: { maxPerUser: 0 } as never }, { plugins: [watch] });
     const channels = Array.from({ length: 50 }, (_, i) => `chan-${i}`);
     await Promise.all(channels.flatMap((channel) => [1, 2].map((n) => b.handle(message(`${channel} says ${n}`, channel)))));
     expect(overlapInChannel).toBe(false);
