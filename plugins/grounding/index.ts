@@ -1,7 +1,8 @@
 /**
  * Grounding (LaMDA's toolset, Sparrow's evidence): retrieve passages from the preset's knowledge
  * for each turn, put the best into the prompt, score how much each candidate is backed by them,
- * cite the passage a reply uses, and answer a factual question from the evidence itself (quoted
+ * score how much of the knowledge in the prompt each candidate uses (`grounding.overlap`, whatever
+ * plugin put it there), cite the passage a reply uses, and answer a factual question from the evidence itself (quoted
  * and cited, as Sparrow shows evidence) when the chosen reply is not supported by it.
  */
 import { PresetSettings } from '../../core/index.js';
@@ -10,8 +11,10 @@ import { CONFIG_SCHEMA, DEFAULT_CONFIG, type GroundingConfig, type GroundingOver
 import { buildQuery } from './query.js';
 import { KnowledgeIndex } from './retriever.js';
 import { isQuestion, measureSupport, messageTerms, quoteFor } from './support.js';
+import { termF1 } from './text.js';
 
 export const SUPPORT_SCORE = 'grounding.support';
+export const OVERLAP_SCORE = 'grounding.overlap';
 
 /** What the plugin leaves on `turn.data.grounding`, for traces and the inspector. */
 export interface GroundingTrace {
@@ -24,7 +27,7 @@ export interface GroundingTrace {
 export class GroundingPlugin implements Plugin<GroundingOverrides> {
   readonly name = 'grounding';
   readonly configSchema = CONFIG_SCHEMA;
-  readonly scores = { [SUPPORT_SCORE]: 0 };
+  readonly scores = { [SUPPORT_SCORE]: 0, [OVERLAP_SCORE]: 0 };
   private settings = new PresetSettings<GroundingConfig, GroundingOverrides>('grounding', CONFIG_SCHEMA, mergeConfig, DEFAULT_CONFIG);
   private host?: BotHost;
   /** One index per distinct list of sources, opened once (at setup for every known preset). */
@@ -98,6 +101,11 @@ export class GroundingPlugin implements Plugin<GroundingOverrides> {
   }
 
   score(turn: Turn): void {
+    // The knowledge the model read (what survived fitting the window): a reply that uses it scores high.
+    const knowledge = turn.prompt.knowledge;
+    if (knowledge.length > 0) {
+      for (const candidate of turn.candidates) candidate.scores[OVERLAP_SCORE] = Math.max(...knowledge.map((snippet) => termF1(candidate.text, snippet)));
+    }
     if (turn.evidence.length === 0) return;
     const settings = this.settingsFor(turn.preset);
     const asked = messageTerms(turn.message.text);

@@ -46,6 +46,25 @@ export function contentTerms(text: string): string[] {
     .map(stem);
 }
 
+/** Unigram F1 of two texts' content terms (counted with repeats), 0 when either has none. */
+export function termF1(text: string, reference: string): number {
+  const counts = new Map<string, number>();
+  for (const term of contentTerms(reference)) counts.set(term, (counts.get(term) ?? 0) + 1);
+  const said = contentTerms(text);
+  let shared = 0;
+  for (const term of said) {
+    const left = counts.get(term) ?? 0;
+    if (left > 0) {
+      shared++;
+      counts.set(term, left - 1);
+    }
+  }
+  if (shared === 0) return 0;
+  const precision = shared / said.length;
+  const recall = shared / contentTerms(reference).length;
+  return (2 * precision * recall) / (precision + recall);
+}
+
 export function isNumberTerm(term: string): boolean {
   return /^\d/.test(term);
 }

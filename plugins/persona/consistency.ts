@@ -2,11 +2,14 @@
  * Role consistency (LaMDA): does a reply stay in character? Three checks, each cheap and
  * explainable: the role speaking of itself in the third person ("Mount Everest is..." from the
  * mountain), stepping out of a role ("as an AI", "language model"), and saying the opposite of a
- * persona line ("I love jazz" -> "I don't love jazz"). Quoted text is someone else's words
+ * persona line ("I love jazz" -> "I don't love jazz"), and stating a fact the persona rules out
+ * (facts.ts: "I am vegan." -> "I love pepperoni pizza!"). Quoted text is someone else's words
  * (evidence shown with the reply) and is not checked.
  */
 
-export type ViolationKind = 'third-person' | 'breaks-role' | 'contradiction';
+import { type Fact, contradicts, factsOf } from './facts.js';
+
+export type ViolationKind = 'third-person' | 'breaks-role' | 'contradiction' | 'fact';
 
 export interface Violation {
   kind: ViolationKind;
@@ -21,6 +24,8 @@ export interface RoleProfile {
   role: boolean;
   /** Names the role goes by; using them about itself is third person. */
   selfNames: readonly string[];
+  /** Facts the persona states (facts.ts), the bot's name included. */
+  facts: readonly Fact[];
 }
 
 export type Penalties = Record<ViolationKind, number>;
@@ -62,6 +67,14 @@ export function checkConsistency(reply: string, profile: RoleProfile): Violation
     });
   }
 
+  for (const said of factsOf(text)) {
+    const known = profile.facts.find((fact) => contradicts(fact, said));
+    if (known) {
+      violations.push({ kind: 'fact', detail: `${said.topic}: ${said.holds ? '' : 'not '}${said.value}`.trim() });
+      break;
+    }
+  }
+
   const statements = splitSentences(text);
   for (const line of profile.persona) {
     const lineWords = meaningful(line);
@@ -97,6 +110,18 @@ export function selfNamesFrom(persona: readonly string[]): string[] {
     }
   }
   return [...names];
+}
+
+/** Share of the content words of the persona line closest to `reply` that the reply uses, 0..1. */
+export function personaOverlap(reply: string, persona: readonly string[]): number {
+  const said = meaningful(reply).words;
+  let best = 0;
+  for (const line of persona) {
+    const words = meaningful(line).words;
+    if (words.size === 0) continue;
+    best = Math.max(best, [...words].filter((word) => said.has(word)).length / words.size);
+  }
+  return best;
 }
 
 function meaningful(text: string): { words: Set<string>; negated: boolean } {

@@ -1,13 +1,19 @@
 /**
  * Persona (Hugging Face ConvAI, LaMDA role pre-conditioning): puts the conversation's persona lines
- * into the prompt (the engine renders them in the model's declared format), and scores how well
- * each candidate stays in character as `persona.consistency`, which selection weights.
+ * into the prompt (the engine renders them in the model's declared format), scores how well each
+ * candidate stays in character (`persona.consistency`), how closely it keeps to a persona line
+ * (`persona.overlap`) and whether it states a persona fact as the persona does (`persona.facts`),
+ * and rejects candidates that state a fact the persona rules out ("I am vegan." -> "I love
+ * pepperoni pizza!"): such a reply is wrong whatever else it has going for it.
  */
 import { PresetSettings } from '../../core/index.js';
 import type { BotHost, JSONSchema, Plugin, Preset, Turn } from '../../core/index.js';
-import { type Penalties, type RoleProfile, checkConsistency, consistencyScore, selfNamesFrom } from './consistency.js';
+import { type Penalties, type RoleProfile, checkConsistency, consistencyScore, personaOverlap, selfNamesFrom } from './consistency.js';
+import { type Fact, agrees, contradicts, factsOf } from './facts.js';
 
 export const CONSISTENCY_SCORE = 'persona.consistency';
+export const OVERLAP_SCORE = 'persona.overlap';
+export const FACTS_SCORE = 'persona.facts';
 
 export interface PersonaConfig {
   /** The bot plays a character (a preset's role): stepping out of it ("as an AI") is penalized. */
@@ -16,6 +22,8 @@ export interface PersonaConfig {
   selfNames: string[];
   /** Subtracted from 1 per kind of violation found. */
   penalties: Penalties;
+  /** Reject candidates that contradict a persona fact (name, age, family, pets, job, diet, home). */
+  rejectContradictions: boolean;
 }
 
 export type PersonaOverrides = Partial<Omit<PersonaConfig, 'penalties'>> & { penalties?: Partial<Penalties> };
@@ -23,7 +31,8 @@ export type PersonaOverrides = Partial<Omit<PersonaConfig, 'penalties'>> & { pen
 const DEFAULT_CONFIG: PersonaConfig = {
   role: false,
   selfNames: [],
-  penalties: { 'third-person': 0.5, 'breaks-role': 1, contradiction: 1 },
+  penalties: { 'third-person': 0.5, 'breaks-role': 1, contradiction: 1, fact: 1 },
+  rejectContradictions: true,
 };
 
 const penalty = { type: 'number', minimum: 0 };
@@ -35,10 +44,11 @@ const CONFIG_SCHEMA: JSONSchema = {
   properties: {
     role: { type: 'boolean' },
     selfNames: { type: 'array', items: { type: 'string', minLength: 1 } },
+    rejectContradictions: { type: 'boolean' },
     penalties: {
       type: 'object',
       additionalProperties: false,
-      properties: { 'third-person': penalty, 'breaks-role': penalty, contradiction: penalty },
+      properties: { 'third-person': penalty, 'breaks-role': penalty, contradiction: penalty, fact: penalty },
     },
   },
 };
@@ -50,11 +60,14 @@ function merge(base: PersonaConfig, overrides: PersonaOverrides | undefined): Pe
 export class PersonaPlugin implements Plugin<PersonaOverrides> {
   readonly name = 'persona';
   readonly configSchema = CONFIG_SCHEMA;
-  readonly scores = { [CONSISTENCY_SCORE]: 0 };
+  readonly scores = { [CONSISTENCY_SCORE]: 0, [OVERLAP_SCORE]: 0, [FACTS_SCORE]: 0 };
+  /** The bot's own name (bot config `name`): its name when the persona gives none. */
+  private botName?: string;
   private settings = new PresetSettings<PersonaConfig, PersonaOverrides>('persona', CONFIG_SCHEMA, merge, DEFAULT_CONFIG);
 
   setup(bot: BotHost, config: PersonaOverrides): void {
     this.settings = new PresetSettings('persona', CONFIG_SCHEMA, merge, merge(DEFAULT_CONFIG, config));
+    this.botName = bot.name;
     // Check every preset's overrides at start, so a typo fails with its file before any message.
     for (const preset of bot.presets.list()) this.settingsFor(preset);
   }
@@ -66,10 +79,10 @@ export class PersonaPlugin implements Plugin<PersonaOverrides> {
   /** Who the bot is in this turn: a `/persona` set on the conversation wins over the preset. */
   profileFor(turn: Pick<Turn, 'conversation' | 'preset'>): RoleProfile {
     const custom = turn.conversation.persona;
-    if (custom !== undefined) return { persona: custom, role: custom.length > 0, selfNames: selfNamesFrom(custom) };
+    if (custom !== undefined) return { persona: custom, role: custom.length > 0, selfNames: selfNamesFrom(custom), facts: personaFacts(custom) };
     const settings = this.settingsFor(turn.preset);
     const selfNames = settings.selfNames.length > 0 ? settings.selfNames : selfNamesFrom(turn.preset.persona);
-    return { persona: turn.preset.persona, role: settings.role, selfNames };
+    return { persona: turn.preset.persona, role: settings.role, selfNames, facts: personaFacts(turn.preset.persona, this.botName) };
   }
 
   prompt(turn: Turn): void {
@@ -81,9 +94,30 @@ export class PersonaPlugin implements Plugin<PersonaOverrides> {
     if (profile.persona.length === 0 && !profile.role) return;
     const { penalties } = this.settingsFor(turn.preset);
     for (const candidate of turn.candidates) {
-      candidate.scores[CONSISTENCY_SCORE] = consistencyScore(checkConsistency(candidate.text, profile), penalties);
+      const violations = checkConsistency(candidate.text, profile);
+      candidate.scores[CONSISTENCY_SCORE] = consistencyScore(violations, penalties);
+      candidate.scores[OVERLAP_SCORE] = personaOverlap(candidate.text, profile.persona);
+      candidate.scores[FACTS_SCORE] = factsOf(candidate.text).some((said) => profile.facts.some((known) => agrees(known, said))) ? 1 : 0;
     }
   }
+
+  filter(turn: Turn): void {
+    if (!this.settingsFor(turn.preset).rejectContradictions) return;
+    const profile = this.profileFor(turn);
+    if (profile.facts.length === 0) return;
+    for (const candidate of turn.candidates) {
+      if (candidate.rejected) continue;
+      const said = factsOf(candidate.text).find((fact) => profile.facts.some((known) => contradicts(known, fact)));
+      if (said) candidate.rejected = { by: this.name, reason: `contradicts the persona's ${said.topic}` };
+    }
+  }
+}
+
+/** The persona's facts; its name is the bot's own when no line gives one. */
+function personaFacts(persona: readonly string[], botName?: string): Fact[] {
+  const facts = persona.flatMap(factsOf);
+  if (botName && !facts.some((fact) => fact.topic === 'name')) facts.push({ topic: 'name', value: botName.toLowerCase(), holds: true });
+  return facts;
 }
 
 export default function createPersonaPlugin(): Plugin<PersonaOverrides> {

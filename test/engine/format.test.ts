@@ -99,7 +99,7 @@ describe('encodeDialogue', () => {
     expect(tokens.length - engine.encodeTurns(kept.history).length + withOneMore.length).toBeGreaterThan(engine.info.contextWindow - reserve);
   });
 
-  it('drops knowledge before persona, and keeps the last turn, cut from the left when alone too long', () => {
+  it('drops persona before knowledge, and keeps the last turn, cut from the left when alone too long', () => {
     const long = Array.from({ length: 60 }, (_, i) => `word${i}`).join(' ');
     const parts = { persona: ['I am a mountain.', 'I am cold.'], knowledge: ['Everest is high.', 'It is in Nepal.'], history: [turn('user', 'old'), turn('user', long)] };
     const budget = engine.info.contextWindow - 40;
@@ -113,14 +113,14 @@ describe('encodeDialogue', () => {
     expect(tokens[0]).toBe(engine.tokenizer.tokenId('<|user|>'));
     expect(tokens.at(-1)).toBe(engine.tokenizer.tokenId('<|bot|>'));
 
-    // A reserve that leaves exactly room for persona + history: all knowledge goes, all persona stays.
+    // A reserve that leaves exactly room for knowledge + history: all persona goes, all knowledge stays.
     const history = [turn('user', 'Tell me about yourself.')];
-    const withoutKnowledge = engine.encodeDialogue({ persona: parts.persona, knowledge: [], history }, 0).tokens.length;
-    const reserve = engine.info.contextWindow - withoutKnowledge;
+    const withoutPersona = engine.encodeDialogue({ persona: [], knowledge: parts.knowledge, history }, 0).tokens.length;
+    const reserve = engine.info.contextWindow - withoutPersona;
     const fitted = engine.encodeDialogue({ persona: parts.persona, knowledge: parts.knowledge, history }, reserve);
-    expect(fitted.kept.knowledge).toEqual([]);
-    expect(fitted.kept.persona).toEqual(parts.persona);
-    expect(fitted.tokens).toHaveLength(withoutKnowledge);
+    expect(fitted.kept.persona).toEqual([]);
+    expect(fitted.kept.knowledge).toEqual(parts.knowledge);
+    expect(fitted.tokens).toHaveLength(withoutPersona);
   });
 
   it('fails with an actionable error when the reserve leaves no room', () => {

@@ -7,7 +7,8 @@ import type { Bot } from '../../core/bot.js';
 import { ConfigError } from '../../core/config/errors.js';
 import { loadPresets } from '../../core/config/presets.js';
 import type { BotHost, Candidate, Preset, Turn } from '../../core/types.js';
-import createGroundingPlugin, { GroundingPlugin, SUPPORT_SCORE } from '../../plugins/grounding/index.js';
+import createGroundingPlugin, { GroundingPlugin, OVERLAP_SCORE, SUPPORT_SCORE } from '../../plugins/grounding/index.js';
+import { termF1 } from '../../plugins/grounding/text.js';
 import { makeTestBot } from '../helpers/bot.js';
 
 const PRESETS_DIR = resolve(import.meta.dirname, '../../config/presets');
@@ -121,6 +122,25 @@ describe('retrieval', () => {
     await plugin.prompt(turn);
     expect(turn.evidence[0].title).toBe('Norah Jones');
     expect(turn.evidence[0].url).toBe('https://en.wikipedia.org/wiki/Norah_Jones');
+  });
+});
+
+describe('knowledge overlap', () => {
+  it('scores each candidate by the content-word F1 with the knowledge in the prompt, from any source', async () => {
+    const turn = turnFor('default', 'Have you heard of the Beatles?');
+    turn.prompt.knowledge = ['The Beatles were an English rock band formed in Liverpool in 1960.'];
+    turn.candidates = ['Yes, they were a rock band from Liverpool!', 'I love the Beatles.', 'I like hiking on weekends.'].map(candidate);
+    await plugin.score(turn);
+    const [uses, names, ignores] = turn.candidates.map((c) => c.scores[OVERLAP_SCORE]);
+    expect(uses).toBeGreaterThan(names);
+    expect(names).toBeGreaterThan(ignores);
+    expect(ignores).toBe(0);
+  });
+
+  it('gives no overlap score when the prompt holds no knowledge', async () => {
+    const turn = await answer(turnFor('default', 'hello'), ['Hi there!']);
+    expect(turn.candidates[0].scores[OVERLAP_SCORE]).toBeUndefined();
+    expect(termF1('rock band from Liverpool', 'a rock band formed in Liverpool')).toBeCloseTo((2 * 1 * 0.75) / 1.75);
   });
 });
 

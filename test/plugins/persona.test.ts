@@ -5,15 +5,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Bot } from '../../core/bot.js';
 import type { Plugin, Turn } from '../../core/types.js';
 import { checkConsistency, consistencyScore, selfNamesFrom, type RoleProfile } from '../../plugins/persona/consistency.js';
-import createPersonaPlugin, { CONSISTENCY_SCORE } from '../../plugins/persona/index.js';
+import { agrees, askedTopic, contradicts, factsOf } from '../../plugins/persona/facts.js';
+import createPersonaPlugin, { CONSISTENCY_SCORE, FACTS_SCORE } from '../../plugins/persona/index.js';
 import { makeTestBot } from '../helpers/bot.js';
 
 const everest: RoleProfile = {
   persona: ['I am Mount Everest, the highest mountain on Earth above sea level.', 'I love the snow on my summit.'],
   role: true,
   selfNames: ['Mount Everest', 'Everest', 'Sagarmatha'],
+  facts: [],
 };
-const penalties = { 'third-person': 0.5, 'breaks-role': 1, contradiction: 1 };
+const penalties = { 'third-person': 0.5, 'breaks-role': 1, contradiction: 1, fact: 1 };
 const kinds = (reply: string, profile = everest) => checkConsistency(reply, profile).map((v) => v.kind);
 
 describe('role consistency', () => {
@@ -39,7 +41,7 @@ describe('role consistency', () => {
   it('penalizes stepping out of a role, but not when there is no role', () => {
     expect(kinds('As an AI, I have no height.')).toEqual(['breaks-role']);
     expect(kinds("I'm just a language model, sorry.")).toEqual(['breaks-role']);
-    expect(kinds('As an AI, I have no height.', { persona: [], role: false, selfNames: [] })).toEqual([]);
+    expect(kinds('As an AI, I have no height.', { persona: [], role: false, selfNames: [], facts: [] })).toEqual([]);
   });
 
   it('penalizes a statement that negates a persona line', () => {
@@ -48,8 +50,8 @@ describe('role consistency', () => {
     expect(kinds('I love the snow on my summit.')).toEqual([]);
     expect(kinds('I am not the highest mountain on Earth.')).toEqual(['contradiction']);
     expect(kinds('I am not the only mountain on Earth.')).toEqual([]);
-    const negativePersona: RoleProfile = { persona: ['I do not eat meat.'], role: false, selfNames: [] };
-    expect(kinds('I eat meat every day.', negativePersona)).toEqual(['contradiction']);
+    const negativePersona: RoleProfile = { persona: ['I do not eat meat.'], role: false, selfNames: [], facts: factsOf('I do not eat meat.') };
+    expect(kinds('I eat meat every day.', negativePersona)).toEqual(['fact', 'contradiction']);
   });
 
   it('adds penalties up and floors the score at 0', () => {
@@ -60,6 +62,57 @@ describe('role consistency', () => {
 
   it('finds the names a persona introduces itself with', () => {
     expect(selfNamesFrom(["Hi, I'm Mount Everest.", 'I am Sherlock Holmes, a detective.', 'I am a music lover.'])).toEqual(['Mount Everest', 'Sherlock Holmes']);
+  });
+});
+
+/** Whether some fact of `reply` contradicts one of `persona`. */
+const clash = (persona: string, reply: string) => factsOf(reply).some((said) => factsOf(persona).some((known) => contradicts(known, said)));
+const agreement = (persona: string, reply: string) => factsOf(reply).some((said) => factsOf(persona).some((known) => agrees(known, said)));
+
+describe('persona facts', () => {
+  it('reads the facts people ask about first', () => {
+    expect(factsOf('My name is banter.')).toEqual([{ topic: 'name', value: 'banter', holds: true }]);
+    expect(factsOf('I am unmarried and do not have any children.')).toEqual([
+      { topic: 'children', value: '', holds: false },
+      { topic: 'marriage', value: '', holds: false },
+    ]);
+    expect(factsOf('I have two dogs named Max and Ruby.')).toEqual([{ topic: 'pets', value: 'dog', holds: true }]);
+    expect(factsOf("I'm a nurse at the local hospital.")).toEqual([{ topic: 'job', value: 'nurse', holds: true }]);
+    expect(factsOf('I am 32 years old.')).toEqual([{ topic: 'age', value: '32', holds: true }]);
+    expect(factsOf('I live in Ohio with my husband.')).toEqual([
+      { topic: 'marriage', value: '', holds: true },
+      { topic: 'location', value: 'ohio', holds: true },
+    ]);
+    expect(factsOf('Do you have any pets?')).toEqual([]);
+  });
+
+  it('finds the contradictions of the issue and their look-alikes', () => {
+    expect(clash('I am unmarried and do not have any children.', 'Yes, I have two kids.')).toBe(true);
+    expect(clash('I am vegan.', 'No, I love pepperoni pizza!')).toBe(true);
+    expect(clash('My name is banter.', 'My name is George.')).toBe(true);
+    expect(clash('I have a cat named Whiskers.', "I don't have any pets.")).toBe(true);
+    expect(clash('I live in Ohio.', 'I live in New York City.')).toBe(true);
+    expect(clash('I am a teacher.', "I'm a lawyer, it keeps me busy.")).toBe(true);
+    // Not contradictions: another pet, a generic place, a denial of a different species, a vegan meal.
+    expect(clash('I have a cat named Whiskers.', 'I have a dog too.')).toBe(false);
+    expect(clash('I live in Ohio.', 'I live in a small town.')).toBe(false);
+    expect(clash('I have a dog.', "I don't have a cat.")).toBe(false);
+    expect(clash('I am vegan.', 'I love vegan pizza.')).toBe(false);
+    expect(clash('My name is banter.', 'My name is banter, nice to meet you!')).toBe(false);
+  });
+
+  it('sees a reply that states a persona fact the same way', () => {
+    expect(agreement('I have two dogs.', 'Yes, I have a dog, he is a golden retriever.')).toBe(true);
+    expect(agreement('I am vegan.', "I'm vegan, so mostly salads.")).toBe(true);
+    expect(agreement('I am a teacher.', 'I love music.')).toBe(false);
+  });
+
+  it('knows which fact a question asks about', () => {
+    expect(askedTopic("What's your name?")).toBe('name');
+    expect(askedTopic('Do you have any kids?')).toBe('children');
+    expect(askedTopic('What do you do for a living?')).toBe('job');
+    expect(askedTopic('Where do you live?')).toBe('location');
+    expect(askedTopic('Do you like jazz?')).toBeUndefined();
   });
 });
 
@@ -74,7 +127,7 @@ function containsRun(haystack: number[], needle: number[]): boolean {
 
 describe('persona through the real bot', () => {
   // The fixture model reads only 128 tokens, so these tests use a preset with short lines.
-  const PERSONA = ['I am Ivy.', 'I am a fern.'];
+  const PERSONA = ['I am Ivy.', 'I am a fern.', 'My name is Ivy.'];
   const GREETING = "Hi, I'm Ivy.";
   let bot: Bot;
   let presetsDir: string;
@@ -82,8 +135,12 @@ describe('persona through the real bot', () => {
   const fixedCandidates: Plugin = {
     name: 'fixed-candidates',
     score(turn: Turn) {
-      if (turn.message.text !== 'are you green?') return;
-      const texts = ['Ivy is very green.', 'As an AI language model, I have no colour.', 'I am very green.'];
+      const fixed: Record<string, string[]> = {
+        'are you green?': ['Ivy is very green.', 'As an AI language model, I have no colour.', 'I am very green.'],
+        "what's your name?": ['My name is George.', 'My name is Ivy, nice to meet you.', 'I like the sun.'],
+      };
+      const texts = fixed[turn.message.text];
+      if (!texts) return;
       turn.candidates = texts.map((text) => ({ text, tokens: [], logprob: -5, avgLogprob: -1, scores: { avgLogprob: -1, logprob: -5 } }));
     },
   };
@@ -151,5 +208,11 @@ describe('persona through the real bot', () => {
     const turn = await turnOf('d', 'are you green?');
     expect(turn.candidates.map((c) => c.scores[CONSISTENCY_SCORE])).toEqual([0.5, 0, 1]);
     expect(turn.reply!.text).toBe('I am very green.');
+  });
+
+  it('rejects a candidate that gives the bot another name, and scores the one that agrees', async () => {
+    const turn = await turnOf('e', "what's your name?");
+    expect(turn.candidates.map((c) => c.rejected?.by)).toEqual(['persona', undefined, undefined]);
+    expect(turn.candidates.map((c) => c.scores[FACTS_SCORE])).toEqual([0, 1, 0]);
   });
 });

@@ -1,8 +1,9 @@
 /**
  * Fits prompt parts into a token budget, the same way for every prompt encoder: the oldest whole
- * history turns go first (the newest, which the bot answers, stays), then knowledge snippets from
- * the last (the first are the most relevant), then persona lines from the last, and finally the
- * newest turn's text is cut from the left. Searches are binary: each try renders the prompt anew.
+ * history turns go first (the newest, which the bot answers, stays), then persona lines from the
+ * last, then knowledge snippets from the last (the first are the most relevant), and finally the
+ * newest turn's text is cut from the left. Knowledge outlives persona: a fact the turn retrieved
+ * for this message says more about the reply than a standing persona line. Searches are binary: each try renders the prompt anew.
  */
 import { EngineInputError } from '../errors.js';
 import type { PromptParts } from '../../types.js';
@@ -47,7 +48,7 @@ export function fitPrompt(
   tokens = attempt(current);
   if (tokens) return { tokens, kept: current };
 
-  for (const field of ['knowledge', 'persona'] as const) {
+  for (const field of ['persona', 'knowledge'] as const) {
     const all = current[field];
     const keep = largest(0, all.length - 1, (n) => attempt({ ...current, [field]: all.slice(0, n) }) !== undefined);
     current = { ...current, [field]: all.slice(0, Math.max(0, keep)) };

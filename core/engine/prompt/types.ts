@@ -21,7 +21,7 @@ export interface PromptEncoder {
   readonly direction: 'forward' | 'backward';
   /**
    * Persona, knowledge and history followed by what makes the model write the bot's reply.
-   * Drops the oldest history turns, then knowledge, then persona, then cuts the newest turn's text
+   * Drops the oldest history turns, then persona, then knowledge, then cuts the newest turn's text
    * from the left, so that the prompt plus `reserve` new tokens fits the context window.
    */
   encodeDialogue(parts: PromptParts, reserve: number): EncodedPrompt;
