@@ -4,6 +4,7 @@
  *   safety   what the safety filter's rule models cost a turn (see bench/safety.ts)
  *   parity   the engine on a GPU device against the CPU: candidates and scores (see bench/gpu/parity.ts)
  *   layouts  the decoder's cache layouts on one device, per decode step (see bench/gpu/layouts.ts)
+ *   load     many conversations at once through the bot's web chat, serial vs batched (see bench/load/cli.ts)
  *   weights  writes the random weights of model folders stripped for a GPU run (see bench/gpu/weights.ts)
  * Each is imported only when run, so one benchmark never loads another's dependencies.
  */
@@ -12,6 +13,7 @@ const BENCHMARKS: Record<string, () => Promise<(args: string[]) => Promise<void>
   safety: async () => (await import('./safety.js')).safetyCommand,
   parity: async () => (await import('./gpu/parity.js')).parityCommand,
   layouts: async () => (await import('./gpu/layouts.js')).layoutsCommand,
+  load: async () => (await import('./load/cli.js')).loadCommand,
   weights: async () => (await import('./gpu/weights.js')).weightsCommand,
 };
 

@@ -7,18 +7,18 @@ const PANEL_WIDTH = 640;
 const PANEL_HEIGHT = 300;
 const MARGIN = { left: 70, right: 20, top: 50, bottom: 50 };
 
-function escape(text: string): string {
+export function escape(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
-function niceMax(value: number): number {
+export function niceMax(value: number): number {
   if (value <= 0) return 1;
   const magnitude = 10 ** Math.floor(Math.log10(value));
   const step = [1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10].find((factor) => factor * magnitude >= value)!;
   return step * magnitude;
 }
 
-function formatRate(value: number): string {
+export function formatRate(value: number): string {
   if (value === 0) return '0';
   return value >= 100 ? value.toFixed(0) : value >= 10 ? value.toFixed(1) : value.toFixed(2);
 }
