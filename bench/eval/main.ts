@@ -1,8 +1,9 @@
-/** `npm run eval -- <grounding|safety|safety-functional|safety-chat|mmi> [options]`: runs one evaluation and prints its report as JSON. */
+/** `npm run eval -- <grounding|safety|safety-functional|safety-chat|mmi|selection> [options]`: runs one evaluation and prints its report as JSON. */
 import { evalGrounding } from './grounding.js';
 import { evalMmi } from './mmi.js';
 import { evalSafety } from './safety.js';
 import { evalSafetyChat } from './safety-chat.js';
+import { evalSelection } from './selection.js';
 import { evalFunctionalShipped } from './safety-functional.js';
 
 const EVALS: Record<string, (args: string[]) => Promise<Record<string, unknown>>> = {
@@ -11,6 +12,7 @@ const EVALS: Record<string, (args: string[]) => Promise<Record<string, unknown>>
   'safety-functional': evalFunctionalShipped,
   'safety-chat': evalSafetyChat,
   mmi: evalMmi,
+  selection: evalSelection,
 };
 
 const [name, ...args] = process.argv.slice(2);

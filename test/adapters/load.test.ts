@@ -31,7 +31,10 @@ describe('100 conversations across Discord and Slack at once', () => {
     discord = await DiscordStandIn.start({ guilds: [guild] });
     slack = await SlackStandIn.start();
     // Short replies keep 200 generations quick; isolation does not depend on their length.
-    bot = await makeTestBot({ decoding: { numCandidates: 2, maxNewTokens: 6 }, engine: { maxConcurrentGenerations: 2 } });
+    bot = await makeTestBot({ decoding: { numCandidates: 2, maxNewTokens: 6 }, engine: { maxConcurrentGenerations: 2 },
+      // One test user holds all 100 conversations: the per-user cap is not what this test is about.
+      admission: { maxPerUser: 0 } as never,
+    });
     discordAdapter = createDiscordAdapter();
     await discordAdapter.start(bot, { token: discord.token, api: discord.api, registerCommands: false });
     slackAdapter = createSlackAdapter();
