@@ -23,15 +23,7 @@ import type { DecodeOptions, DialogueEngine } from '../core/engine/types.js';
 import { mmiScores } from '../plugins/mmi/index.js';
 import { loadAverage, machineFacts } from './engine/machine.js';
 import { median, quantile, round } from './engine/stats.js';
-
-const MESSAGES = [
-  'Hi! How are you doing today?',
-  'What is the tallest mountain in the world?',
-  'Do you like listening to music when you work?',
-  'I just got back from a long hike and my legs hurt.',
-  'Can you recommend a good book for a rainy weekend?',
-  'What did you have for breakfast this morning?',
-];
+import { CHAT_MESSAGES as MESSAGES } from './messages.js';
 
 export interface EngineServerProcess {
   url: string;

@@ -3,16 +3,7 @@ import { once } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { WebSocket } from 'ws';
 import type { ServerFrame } from '../../adapters/web/protocol.js';
-
-const MESSAGES = [
-  'Hi! How are you doing today?',
-  'What is the tallest mountain in the world?',
-  'Do you like listening to music when you work?',
-  'I just got back from a long hike and my legs hurt.',
-  'Can you recommend a good book for a rainy weekend?',
-  'What did you have for breakfast this morning?',
-  'Have you ever been to the seaside?',
-];
+import { CHAT_MESSAGES as MESSAGES } from '../messages.js';
 
 export interface ConversationResult {
   latenciesMs: number[];
