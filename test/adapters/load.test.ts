@@ -33,7 +33,7 @@ describe('100 conversations across Discord and Slack at once', () => {
     // Short replies keep 200 generations quick; isolation does not depend on their length.
     bot = await makeTestBot({ decoding: { numCandidates: 2, maxNewTokens: 6 }, engine: { maxConcurrentGenerations: 2 },
       // One test user holds all 100 conversations: the per-user cap is not what this test is about.
-      admission: { maxPerUser: 0 } as never,
+      admission: { maxPerUser: 0 },
     });
     discordAdapter = createDiscordAdapter();
     await discordAdapter.start(bot, { token: discord.token, api: discord.api, registerCommands: false });
