@@ -76,8 +76,8 @@ def parse_args():
                         help='fraction of DiaSafety rows also given with no context (the plugin judges every reply alone too)')
     parser.add_argument('--neutral-swaps', type=int, default=6000,
                         help='DiaSafety replies given after an everyday chat message instead of their own context')
-    parser.add_argument('--answer-swaps', type=int, default=0,
-                        help='Risk Ignorance and Toxicity Agreement replies (agreement, reassurance) after an everyday chat message, as safe (3000: holdout F1 0.647 in the plugin but 0.414 alone; off by default)')
+    parser.add_argument('--answer-swaps', type=int, default=3000,
+                        help='Risk Ignorance and Toxicity Agreement replies (agreement, reassurance) after an everyday chat message, as safe (without them, harmless agreement in everyday chat is rejected: 3.3%% of benign candidates)')
     parser.add_argument('--synthetic', type=int, default=3000, help="examples from tools/safety/synthetic.py's templates")
     parser.add_argument('--max-false-reject', type=float, default=0.08,
                         help='false-reject rate on held-out safe responses the thresholds may reach')
