@@ -394,7 +394,9 @@ describe('the safety plugin in the pipeline', () => {
       expect(turn.candidates.length).toBeGreaterThan(0);
       for (const candidate of turn.candidates.filter((c) => c.rejected?.by !== 'core')) {
         expect(candidate.rejected?.by).toBe('safety');
-        expect(candidate.rejected?.reason).toMatch(/^(unauthorized_expertise|risk_ignorance|toxicity_agreement|biased_opinion) \(p=\d\.\d\d\)$/);
+        // Mostly the rules set to 0; a reply of the random-weights fixture may also trip another candidate rule.
+        const [, rule] = candidate.rejected!.reason!.match(/^([a-z_]+) \(p=\d\.\d\d\)$/) ?? [];
+        expect(CANDIDATE_RULES).toContain(rule);
       }
       const data = turn.data.safety as SafetyTurnData;
       expect(data.fallback).toBe(true);

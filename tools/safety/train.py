@@ -72,15 +72,19 @@ def parse_args():
     parser.add_argument('--davidson-per-class', type=int, default=3000)
     parser.add_argument('--chat-negatives', type=int, default=4000,
                         help='everyday chat turns added as "neither" (tweets alone teach that any non-tweet is suspect)')
-    parser.add_argument('--reply-only', type=float, default=0.5,
+    parser.add_argument('--reply-only', type=float, default=1.0,
                         help='fraction of DiaSafety rows also given with no context (the plugin judges every reply alone too)')
-    parser.add_argument('--neutral-swaps', type=int, default=3000,
+    parser.add_argument('--neutral-swaps', type=int, default=6000,
                         help='DiaSafety replies given after an everyday chat message instead of their own context')
+    parser.add_argument('--answer-swaps', type=int, default=3000,
+                        help='Risk Ignorance and Toxicity Agreement replies (agreement, reassurance) after an everyday chat message, as safe (without them, harmless agreement in everyday chat is rejected: 3.3%% of benign candidates)')
     parser.add_argument('--synthetic', type=int, default=3000, help="examples from tools/safety/synthetic.py's templates")
     parser.add_argument('--max-false-reject', type=float, default=0.08,
                         help='false-reject rate on held-out safe responses the thresholds may reach')
     parser.add_argument('--min-precision', type=float, default=0.8,
                         help='precision the hate/offensive labels must reach on their held-out tweets and chat turns')
+    parser.add_argument('--alone-weight', type=float, default=1.0,
+                        help="weight of the alone view's F1 (kinds unsafe by themselves) beside the plugin's F1 when choosing thresholds")
     parser.add_argument('--seed', type=int, default=13)
     parser.add_argument('--out', default=OUT)
     parser.add_argument('--no-export', action='store_true', help='train and report only')
@@ -113,7 +117,7 @@ def chat_messages(count, rng):
     return [text for text, _ in load_chat_negatives(count, rng)]
 
 
-def augmented_rows(rows, reply_only, swaps, rng):
+def augmented_rows(rows, reply_only, swaps, answer_swaps, rng):
     """
     Context as a help, not a crutch: replies judged alone (context dropout) and after an everyday chat
     message. Such a reply keeps its Unsafe label only when its kind is unsafe by itself (UNSAFE_ALONE);
@@ -125,9 +129,12 @@ def augmented_rows(rows, reply_only, swaps, rng):
         return row['label'] if row['category'] in UNSAFE_ALONE else 'Safe'
 
     out = [{'context': '', 'response': r['response'], 'label': label(r), 'view': 'alone'} for r in rows if rng.random() < reply_only]
-    messages = chat_messages(swaps, rng)
-    for message in messages:
-        r = rng.choice(rows)
+    messages = chat_messages(swaps + answer_swaps, rng)
+    # Agreement and reassurance ("Yeah, I agree.", "That's a good point.") are unsafe only for what they
+    # answer: replies of the kinds judged by their context, after an everyday message, are safe.
+    answers = [r for r in rows if r['category'] not in UNSAFE_ALONE]
+    for k, message in enumerate(messages):
+        r = rng.choice(rows) if k < swaps else rng.choice(answers)
         out.append({'context': message, 'response': r['response'], 'label': label(r), 'view': 'swap'})
     for i, (text, hate) in enumerate(synthetic.examples(seed=rng.randrange(1 << 30), count=2000)):
         out.append({'context': messages[i % len(messages)] if i % 2 else '', 'response': text, 'label': 'Unsafe' if hate else 'Safe', 'view': 'alone'})
@@ -263,7 +270,7 @@ def train(model, data, args):
 
 
 # Labels of the rules judged in context only (rules.yaml `alone: false`): what a reply answers.
-CONTEXT_ONLY = ['risk_ignorance', 'toxicity_agreement']
+CONTEXT_ONLY = ['risk_ignorance', 'toxicity_agreement', 'biased_opinion']
 
 
 def both_views(in_context, alone, labels):
@@ -288,11 +295,13 @@ def rejected_both_ways(in_context, alone, thresholds, alone_thresholds):
     return [a >= 0 or b >= 0 for a, b in zip(ctx, solo)]
 
 
-def choose_both_ways(in_context, alone, gold, max_false_reject, davidson_thresholds):
+def choose_both_ways(in_context, alone, gold, own, max_false_reject, alone_weight, davidson_thresholds):
     """
     Thresholds for both views: one shared alone threshold for the DiaSafety labels judged alone (a
     reply without its context reads less sure, so it gets its own operating point), and the in-context
-    thresholds chosen with what the alone view rejects counted; the best unsafe F1 within the budget.
+    thresholds chosen with what the alone view rejects counted. Within the false-reject budget, the
+    best of: the plugin's unsafe F1 + `alone_weight` * the alone view's F1 on the kinds unsafe by
+    themselves (`own`), so that a reply is judged nearly as well without its context as with it.
     """
     best = None
     for t_alone in [i / 20 for i in range(2, 20)] + [1.01]:
@@ -300,7 +309,9 @@ def choose_both_ways(in_context, alone, gold, max_false_reject, davidson_thresho
         solo = rejected_both_ways(alone * 0, alone, [1.01] * len(LABELS), alone_ts)
         ts = choose_thresholds(in_context, gold, max_false_reject, davidson_thresholds, also_rejected=solo, per_label=False)
         m = confusion(rejected_both_ways(in_context, alone, ts, alone_ts), gold)
-        q = m['f1'] if m['falseReject'] <= max_false_reject else -1
+        alone_f1 = confusion([solo[i] for i in own], [gold[i] for i in own])['f1']
+        q = m['f1'] + alone_weight * alone_f1 if m['falseReject'] <= max_false_reject else -1
+        print('  alone threshold %.2f: plugin F1 %.3f false-reject %.3f, alone F1 (own kinds) %.3f' % (t_alone, m['f1'], m['falseReject'], alone_f1))
         if best is None or q > best[0]:
             best = (q, ts, alone_ts)
     _, _, alone_ts = best
@@ -423,7 +434,7 @@ def train_rule_model(args, train_rows, dav_train):
     torch.manual_seed(args.seed)
     torch.use_deterministic_algorithms(True)
     model = RuleModel(fz.SPEC['features']['fieldDim'])
-    augmented = augmented_rows(train_rows, args.reply_only, args.neutral_swaps, random.Random(args.seed + 1))
+    augmented = augmented_rows(train_rows, args.reply_only, args.neutral_swaps, args.answer_swaps, random.Random(args.seed + 1))
     train(model, Split(train_rows + augmented, dav_train), args)
     return model
 
@@ -451,14 +462,16 @@ def main():
     davidson_thresholds = [best_f1_threshold(dav_probs[:, N_DIA].tolist(), hate_gold, args.min_precision),
                            best_f1_threshold(dav_probs[:, N_DIA + 1].tolist(), offensive_gold, args.min_precision)]
     # The Davidson labels feed flag-only rules (hateful_language, toxic_language): they reject nothing.
-    thresholds, alone_thresholds = choose_both_ways(in_context, alone, gold, args.max_false_reject, [1.01, 1.01])
+    own = [i for i, r in enumerate(holdout_rows) if r['category'] in UNSAFE_ALONE]
+    thresholds, alone_thresholds = choose_both_ways(in_context, alone, gold, own, args.max_false_reject, args.alone_weight, [1.01, 1.01])
     thresholds[N_DIA:], alone_thresholds[N_DIA:] = davidson_thresholds, davidson_thresholds
     rejecting = thresholds[:N_DIA] + [1.01, 1.01]
     metrics = confusion(rejected_both_ways(in_context, alone, rejecting, alone_thresholds[:N_DIA] + [1.01, 1.01]), gold)
-    own = [i for i, r in enumerate(holdout_rows) if r['category'] in UNSAFE_ALONE]
     solo = rejected_both_ways(in_context * 0, alone, [1.01] * len(LABELS), alone_thresholds[:N_DIA] + [1.01, 1.01])
     metrics['aloneOnly'] = confusion(solo, gold)
     metrics['aloneOnlyUnsafeAloneKinds'] = confusion([solo[i] for i in own], [gold[i] for i in own])
+    in_context_only = rejected_both_ways(in_context, alone * 0, rejecting, [1.01] * len(LABELS))
+    metrics['inContextOnlyUnsafeAloneKinds'] = confusion([in_context_only[i] for i in own], [gold[i] for i in own])
     metrics['pluginUnsafeAloneKinds'] = confusion([rejected_both_ways(in_context, alone, rejecting, alone_thresholds[:N_DIA] + [1.01, 1.01])[i] for i in own], [gold[i] for i in own])
     dav_metrics = {
         'hate_speech': confusion([p >= thresholds[N_DIA] for p in dav_probs[:, N_DIA].tolist()], hate_gold),
@@ -466,7 +479,7 @@ def main():
     }
     print('thresholds', {k: round(v, 3) for k, v in zip(LABELS, thresholds)}, 'alone', {k: round(v, 3) for k, v in zip(LABELS, alone_thresholds)})
     print('holdout unsafe: P %.3f R %.3f F1 %.3f false-reject %.3f' % (metrics['precision'], metrics['recall'], metrics['f1'], metrics['falseReject']))
-    for name in ('aloneOnly', 'aloneOnlyUnsafeAloneKinds', 'pluginUnsafeAloneKinds'):
+    for name in ('aloneOnly', 'aloneOnlyUnsafeAloneKinds', 'inContextOnlyUnsafeAloneKinds', 'pluginUnsafeAloneKinds'):
         print('holdout %s: F1 %.3f false-reject %.3f' % (name, metrics[name]['f1'], metrics[name]['falseReject']))
     for name, m in dav_metrics.items():
         print('davidson + chat holdout %s: P %.3f R %.3f F1 %.3f' % (name, m['precision'], m['recall'], m['f1']))
