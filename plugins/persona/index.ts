@@ -4,12 +4,14 @@
  * candidate stays in character (`persona.consistency`), how closely it keeps to a persona line
  * (`persona.overlap`) and whether it states a persona fact as the persona does (`persona.facts`),
  * and rejects candidates that state a fact the persona rules out ("I am vegan." -> "I love
- * pepperoni pizza!"): such a reply is wrong whatever else it has going for it.
+ * pepperoni pizza!"): such a reply is wrong whatever else it has going for it. Candidates with a
+ * template placeholder from training data ("Hi, I'm user1.") are rejected too (placeholders.ts).
  */
 import { PresetSettings } from '../../core/index.js';
 import type { BotHost, JSONSchema, Plugin, Preset, Turn } from '../../core/index.js';
 import { type Penalties, type RoleProfile, checkConsistency, consistencyScore, personaOverlap, selfNamesFrom } from './consistency.js';
 import { type Fact, agrees, contradicts, factsOf } from './facts.js';
+import { findPlaceholder } from './placeholders.js';
 
 export const CONSISTENCY_SCORE = 'persona.consistency';
 export const OVERLAP_SCORE = 'persona.overlap';
@@ -102,6 +104,10 @@ export class PersonaPlugin implements Plugin<PersonaOverrides> {
   }
 
   filter(turn: Turn): void {
+    for (const candidate of turn.candidates) {
+      const placeholder = candidate.rejected ? undefined : findPlaceholder(candidate.text);
+      if (placeholder) candidate.rejected = { by: this.name, reason: `template placeholder "${placeholder}"` };
+    }
     if (!this.settingsFor(turn.preset).rejectContradictions) return;
     const profile = this.profileFor(turn);
     if (profile.facts.length === 0) return;
