@@ -107,6 +107,10 @@ const WEIGHTINGS: Weighting[] = [
   { name: 'mmi 3 + persona.facts 1, grounding.overlap 4', weights: { avgLogprob: 1, mmi: 3, 'persona.facts': 1, 'grounding.overlap': 4 }, personaFilter: true },
   { name: 'mmi 2 + persona.facts 2, grounding.overlap 6', weights: { avgLogprob: 1, mmi: 2, 'persona.facts': 2, 'grounding.overlap': 6 }, personaFilter: true },
   { name: 'pure mmi + persona.facts 1, grounding.overlap 4', weights: { mmi: 1, 'persona.facts': 1, 'grounding.overlap': 4 }, personaFilter: true },
+  { name: 'pure mmi + persona.facts 1, grounding.overlap 2', weights: { mmi: 1, 'persona.facts': 1, 'grounding.overlap': 2 }, personaFilter: true },
+  { name: 'pure mmi + persona.facts 1, grounding.overlap 6', weights: { mmi: 1, 'persona.facts': 1, 'grounding.overlap': 6 }, personaFilter: true },
+  { name: 'pure mmi + persona.facts 2, grounding.overlap 4', weights: { mmi: 1, 'persona.facts': 2, 'grounding.overlap': 4 }, personaFilter: true },
+  { name: 'avgLogprob 0.5, mmi 1 + persona.facts 1, grounding.overlap 4', weights: { avgLogprob: 0.5, mmi: 1, 'persona.facts': 1, 'grounding.overlap': 4 }, personaFilter: true },
   {
     name: 'pure mmi + persona.facts 1, persona.overlap 0.5, grounding.overlap 4',
     weights: { mmi: 1, 'persona.facts': 1, 'persona.overlap': 0.5, 'grounding.overlap': 4 },

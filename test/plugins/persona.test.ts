@@ -148,6 +148,7 @@ describe('persona through the real bot', () => {
       const fixed: Record<string, string[]> = {
         'are you green?': ['Ivy is very green.', 'As an AI language model, I have no colour.', 'I am very green.'],
         "what's your name?": ['My name is George.', 'My name is Ivy, nice to meet you.', 'I like the sun.'],
+        'what is your name?': ['My name is George.', 'My name is George.'],
         hi: ["Hi, I'm user1.", 'Nice to meet you, (user 2\'s name)!', 'Hello! I love the sun.'],
       };
       const texts = fixed[turn.message.text];
@@ -225,6 +226,12 @@ describe('persona through the real bot', () => {
     const turn = await turnOf('e', "what's your name?");
     expect(turn.candidates.map((c) => c.rejected?.by)).toEqual(['persona', undefined, undefined]);
     expect(turn.candidates.map((c) => c.scores[FACTS_SCORE])).toEqual([0, 1, 0]);
+  });
+
+  it("answers from the persona line when every candidate contradicts the fact asked about", async () => {
+    const turn = await turnOf('g', 'what is your name?');
+    expect(turn.candidates.slice(0, 2).map((c) => c.rejected?.reason)).toEqual(["contradicts the persona's name", "contradicts the persona's name"]);
+    expect(turn.reply).toMatchObject({ kind: 'model', text: 'My name is Ivy.' });
   });
 
   it('rejects candidates with a template placeholder from training data', async () => {
