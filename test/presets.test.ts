@@ -32,7 +32,8 @@ describe('shipped presets', () => {
     expect(everest.selection.weights).toMatchObject({ 'persona.consistency': 2, 'grounding.support': 2 });
     const plain = presets.find((p) => p.name === 'default')!;
     expect(plain.persona[0]).toBe('My name is banter.');
-    expect([plain.greeting, plain.knowledge]).toEqual([[], []]);
+    expect(plain.greeting).toEqual([{ role: 'bot', text: "Hi, I'm banter! How's your day going?", at: 0 }]);
+    expect(plain.knowledge).toEqual([]);
   });
 
   it('ship knowledge where every passage has a title and an https source URL', async () => {

@@ -1,5 +1,6 @@
 /**
- * `npm run eval -- selection [--data FILE] [--personas N] [--knowledge N] [--benign N] [--candidates N] [--seed S] [--quick]`
+ * `npm run eval -- selection [--data FILE] [--personas N] [--knowledge N] [--benign N] [--candidates N] [--seed S] [--quick]
+ *                           [--save FILE] [--from FILE]`
  *
  * Which selection weights to ship, measured on the project's validation slice
  * (tools/.work/data/valid.jsonl from tools/data/prepare.py: the dialogues whose sha1(id) % 100 < 5,
@@ -26,9 +27,12 @@
  * distinct-2 and corpus BLEU-2/BLEU-4 against the human reply are over the knowledge and benign
  * picks. A weighting with `personaFilter: false` treats candidates the persona plugin rejected as
  * alive, to show what the filter itself does.
+ *
+ * Generating the candidates is the slow part: `--save FILE` writes them (with their scores and
+ * rejections) and `--from FILE` measures the weightings on saved candidates without a model.
  */
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createBot } from '../../core/bot.js';
@@ -100,6 +104,18 @@ const WEIGHTINGS: Weighting[] = [
     weights: { avgLogprob: 1, mmi: 2, 'persona.facts': 1, 'grounding.overlap': 4 },
     personaFilter: true,
   },
+  { name: 'mmi 3 + persona.facts 1, grounding.overlap 4', weights: { avgLogprob: 1, mmi: 3, 'persona.facts': 1, 'grounding.overlap': 4 }, personaFilter: true },
+  { name: 'mmi 2 + persona.facts 2, grounding.overlap 6', weights: { avgLogprob: 1, mmi: 2, 'persona.facts': 2, 'grounding.overlap': 6 }, personaFilter: true },
+  { name: 'pure mmi + persona.facts 1, grounding.overlap 4', weights: { mmi: 1, 'persona.facts': 1, 'grounding.overlap': 4 }, personaFilter: true },
+  { name: 'pure mmi + persona.facts 1, grounding.overlap 2', weights: { mmi: 1, 'persona.facts': 1, 'grounding.overlap': 2 }, personaFilter: true },
+  { name: 'pure mmi + persona.facts 1, grounding.overlap 6', weights: { mmi: 1, 'persona.facts': 1, 'grounding.overlap': 6 }, personaFilter: true },
+  { name: 'pure mmi + persona.facts 2, grounding.overlap 4', weights: { mmi: 1, 'persona.facts': 2, 'grounding.overlap': 4 }, personaFilter: true },
+  { name: 'avgLogprob 0.5, mmi 1 + persona.facts 1, grounding.overlap 4', weights: { avgLogprob: 0.5, mmi: 1, 'persona.facts': 1, 'grounding.overlap': 4 }, personaFilter: true },
+  {
+    name: 'pure mmi + persona.facts 1, persona.overlap 0.5, grounding.overlap 4',
+    weights: { mmi: 1, 'persona.facts': 1, 'persona.overlap': 0.5, 'grounding.overlap': 4 },
+    personaFilter: true,
+  },
 ];
 
 const round = (x: number) => Math.round(x * 1000) / 1000;
@@ -117,8 +133,11 @@ export async function evalSelection(args: string[]): Promise<Record<string, unkn
       candidates: { type: 'string', default: '8' },
       seed: { type: 'string', default: '1' },
       quick: { type: 'boolean', default: false },
+      save: { type: 'string' },
+      from: { type: 'string' },
     },
   });
+  if (values.from) return report(JSON.parse(await readFile(values.from, 'utf8')) as SavedRun);
   const root = packageRoot();
   const dataFile = resolve(values.data ?? join(root, 'tools', '.work', 'data', 'valid.jsonl'));
   if (!existsSync(dataFile)) throw new Error(`No validation dialogues at ${dataFile}: run \`python3 tools/data/prepare.py\` first, or pass --data FILE`);
@@ -154,7 +173,7 @@ export async function evalSelection(args: string[]): Promise<Record<string, unkn
     ];
     const seen: { turn?: Turn } = {};
     bot.events.on('candidates', ({ turn }) => (seen.turn = turn));
-    const results: { context: Context; candidates: Candidate[] }[] = [];
+    const results: Result[] = [];
     for (const [i, context] of contexts.entries()) {
       const address = { platform: 'eval', channel: `${context.kind}-${i}` };
       const conversation = await bot.conversation(address);
@@ -163,31 +182,53 @@ export async function evalSelection(args: string[]): Promise<Record<string, unkn
       await bot.saveConversation(conversation);
       facts.current = context.knowledge;
       await bot.handle({ ...address, text: context.message, user: { id: 'eval' } });
-      results.push({ context, candidates: seen.turn?.candidates ?? [] });
+      results.push({ context, candidates: (seen.turn?.candidates ?? []).map((candidate) => ({ ...candidate, tokens: [] })) });
       seen.turn = undefined;
+      if ((i + 1) % 25 === 0) process.stderr.write(`selection: ${i + 1}/${contexts.length} contexts\n`);
     }
-
-    const rows = WEIGHTINGS.map((weighting) => ({ name: weighting.name, weights: weighting.weights, personaFilter: weighting.personaFilter, ...measure(results, weighting, defaultPersona) }));
-    const benign = results.filter((r) => r.context.kind === 'benign');
-    const benignCandidates = benign.flatMap((r) => r.candidates);
-    const knowledge = results.filter((r) => r.context.kind === 'knowledge');
-    return {
-      eval: 'selection',
-      data: dataFile,
-      model: bot.engine.info.name,
-      seed,
-      candidatesPerContext: Number(values.candidates),
-      contexts: { persona: count(results, 'persona'), knowledge: count(results, 'knowledge'), benign: count(results, 'benign') },
-      targets: { personaAgree: '>= 0.70', personaContradict: '<= 0.10', knowledgeF1: '>= 0.25', benignRejected: '<= 0.03', fallback: '<= 0.01', distinct2: '>= forward + 0.05, BLEU not below forward' },
-      benignCandidatesRejectedBySafety: share(benignCandidates.filter((c) => c.rejected?.by === 'safety').length, benignCandidates.length),
-      candidatesRejectedByPersona: share(results.flatMap((r) => r.candidates).filter((c) => c.rejected?.by === 'persona').length, results.flatMap((r) => r.candidates).length),
-      humanKnowledgeF1: round(mean(knowledge.map((r) => knowledgeF1(r.context.reference ?? '', r.context.knowledge ?? '')))),
-      bestCandidateKnowledgeF1: round(mean(knowledge.map((r) => Math.max(0, ...alive(r.candidates, true).map((c) => knowledgeF1(c.text, r.context.knowledge ?? '')))))),
-      weightings: rows,
-    };
+    const run: SavedRun = { data: dataFile, model: bot.engine.info.name, seed, candidatesPerContext: Number(values.candidates), defaultPersona, results };
+    if (values.save) await writeFile(values.save, JSON.stringify(run));
+    return report(run);
   } finally {
     await bot.stop();
   }
+}
+
+interface Result {
+  context: Context;
+  candidates: Candidate[];
+}
+
+/** One generation run: the candidates of every context, what `--save` writes and `--from` reads. */
+interface SavedRun {
+  data: string;
+  model: string;
+  seed: number;
+  candidatesPerContext: number;
+  defaultPersona: string[];
+  results: Result[];
+}
+
+function report({ data, model, seed, candidatesPerContext, defaultPersona, results }: SavedRun): Record<string, unknown> {
+  const rows = WEIGHTINGS.map((weighting) => ({ name: weighting.name, weights: weighting.weights, personaFilter: weighting.personaFilter, ...measure(results, weighting, defaultPersona) }));
+  const benign = results.filter((r) => r.context.kind === 'benign');
+  const benignCandidates = benign.flatMap((r) => r.candidates);
+  const knowledge = results.filter((r) => r.context.kind === 'knowledge');
+  const all = results.flatMap((r) => r.candidates);
+  return {
+    eval: 'selection',
+    data,
+    model,
+    seed,
+    candidatesPerContext,
+    contexts: { persona: count(results, 'persona'), knowledge: count(results, 'knowledge'), benign: count(results, 'benign') },
+    targets: { personaAgree: '>= 0.70', personaContradict: '<= 0.10', knowledgeF1: '>= 0.25', benignRejected: '<= 0.03', fallback: '<= 0.01', distinct2: '>= forward + 0.05, BLEU not below forward' },
+    benignCandidatesRejectedBySafety: share(benignCandidates.filter((c) => c.rejected?.by === 'safety').length, benignCandidates.length),
+    candidatesRejectedByPersona: share(all.filter((c) => c.rejected?.by === 'persona').length, all.length),
+    humanKnowledgeF1: round(mean(knowledge.map((r) => knowledgeF1(r.context.reference ?? '', r.context.knowledge ?? '')))),
+    bestCandidateKnowledgeF1: round(mean(knowledge.map((r) => Math.max(0, ...alive(r.candidates, true).map((c) => knowledgeF1(c.text, r.context.knowledge ?? '')))))),
+    weightings: rows,
+  };
 }
 
 function count(results: { context: Context }[], kind: Kind): number {
@@ -198,7 +239,7 @@ function alive(candidates: Candidate[], personaFilter: boolean): Candidate[] {
   return candidates.filter((c) => !c.rejected || (!personaFilter && c.rejected.by === 'persona'));
 }
 
-function measure(results: { context: Context; candidates: Candidate[] }[], weighting: Weighting, defaultPersona: string[]) {
+function measure(results: Result[], weighting: Weighting, defaultPersona: string[]) {
   const picks = results.map(({ context, candidates }) => {
     const live = alive(candidates, weighting.personaFilter);
     const index = selectCandidate(live, weighting.weights);

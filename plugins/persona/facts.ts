@@ -40,6 +40,7 @@ export function factsOf(text: string): Fact[] {
     if (!facts.has(fact.topic)) facts.set(fact.topic, fact);
   };
   const source = text.replace(/[’‘]/g, "'");
+  readGreetingName(source, add);
   for (const raw of source.split(/(?<=[.!?;])\s+|\s+(?:but|and|so)\s+(?=i\b)/i)) {
     if (raw.trim().endsWith('?')) continue;
     const sentence = ` ${raw.toLowerCase().replace(/\s+/g, ' ')} `;
@@ -104,9 +105,19 @@ export function askedTopic(message: string): Topic | undefined {
   return undefined;
 }
 
+/** A greeting's self-introduction, "Hi, I'm Sam." / "Hello! I am George and ...": one capitalized word. */
+const GREETING_INTRODUCTION = /\b(?:hi|hello|hey|hiya)(?: there)?\s*[,!.]?\s+i(?:'m| am)\s+([A-Z][\w-]*)(?=\s*(?:[.,!]|$|and\b))/i;
+const NOT_A_NAME = /^(?:not|a|an|the|good|fine|great|okay|ok|well|doing|so|sorry|here|back|happy|glad|new|just|also|very|really|excited)$/i;
+
 function readName(sentence: string, add: (fact: Fact) => void): void {
   const match = /\b(?:my name is|my name's|call me|i am called|i'm called)\s+([A-Za-z][\w-]*)/i.exec(sentence);
-  if (match && !/^(?:not|a|an|the)$/i.test(match[1])) add({ topic: 'name', value: match[1].toLowerCase(), holds: true });
+  if (match && !NOT_A_NAME.test(match[1])) add({ topic: 'name', value: match[1].toLowerCase(), holds: true });
+}
+
+/** Read on the whole text: "Hello! I'm Sam." spans two sentences. The name needs a capital: "hi, i'm good" is none. */
+function readGreetingName(text: string, add: (fact: Fact) => void): void {
+  const introduction = GREETING_INTRODUCTION.exec(text);
+  if (introduction && /^[A-Z]/.test(introduction[1]) && !NOT_A_NAME.test(introduction[1])) add({ topic: 'name', value: introduction[1].toLowerCase(), holds: true });
 }
 
 function readAge(sentence: string, add: (fact: Fact) => void): void {

@@ -4,12 +4,14 @@
  * candidate stays in character (`persona.consistency`), how closely it keeps to a persona line
  * (`persona.overlap`) and whether it states a persona fact as the persona does (`persona.facts`),
  * and rejects candidates that state a fact the persona rules out ("I am vegan." -> "I love
- * pepperoni pizza!"): such a reply is wrong whatever else it has going for it.
+ * pepperoni pizza!"): such a reply is wrong whatever else it has going for it. Candidates with a
+ * template placeholder from training data ("Hi, I'm user1.") are rejected too (placeholders.ts).
  */
 import { PresetSettings } from '../../core/index.js';
 import type { BotHost, JSONSchema, Plugin, Preset, Turn } from '../../core/index.js';
 import { type Penalties, type RoleProfile, checkConsistency, consistencyScore, personaOverlap, selfNamesFrom } from './consistency.js';
-import { type Fact, agrees, contradicts, factsOf } from './facts.js';
+import { type Fact, agrees, askedTopic, contradicts, factsOf } from './facts.js';
+import { findPlaceholder } from './placeholders.js';
 
 export const CONSISTENCY_SCORE = 'persona.consistency';
 export const OVERLAP_SCORE = 'persona.overlap';
@@ -102,6 +104,10 @@ export class PersonaPlugin implements Plugin<PersonaOverrides> {
   }
 
   filter(turn: Turn): void {
+    for (const candidate of turn.candidates) {
+      const placeholder = candidate.rejected ? undefined : findPlaceholder(candidate.text);
+      if (placeholder) candidate.rejected = { by: this.name, reason: `template placeholder "${placeholder}"` };
+    }
     if (!this.settingsFor(turn.preset).rejectContradictions) return;
     const profile = this.profileFor(turn);
     if (profile.facts.length === 0) return;
@@ -110,6 +116,24 @@ export class PersonaPlugin implements Plugin<PersonaOverrides> {
       const said = factsOf(candidate.text).find((fact) => profile.facts.some((known) => contradicts(known, fact)));
       if (said) candidate.rejected = { by: this.name, reason: `contradicts the persona's ${said.topic}` };
     }
+    const answer = this.answerFromPersona(turn, profile);
+    if (answer) turn.candidates.push({ text: answer, tokens: [], logprob: 0, avgLogprob: 0, scores: { [FACTS_SCORE]: 1 } });
+  }
+
+  /**
+   * Every candidate is out and some contradicted the persona on the fact the user asked about
+   * ("What's your name?" -> eight times "My name is George."): the persona's own line for that
+   * fact answers better than the fallback. Undefined when anything survived, or safety (not the
+   * persona) emptied the turn.
+   */
+  private answerFromPersona(turn: Turn, profile: RoleProfile): string | undefined {
+    if (turn.candidates.some((c) => !c.rejected) || !turn.candidates.some((c) => c.rejected?.by === this.name)) return undefined;
+    const topic = askedTopic(turn.message.text);
+    if (!topic) return undefined;
+    const line = profile.persona.find((text) => factsOf(text).some((fact) => fact.topic === topic));
+    const name = profile.facts.find((fact) => fact.topic === 'name')?.value;
+    if (line) return line;
+    return topic === 'name' && this.botName && name === this.botName.toLowerCase() ? `My name is ${this.botName}.` : undefined;
   }
 }
 

@@ -44,7 +44,7 @@ describe('the default config', () => {
       noRepeatNgramSize: 3, minNewTokens: 1, maxNewTokens: 40, beamWidth: 4, lengthPenalty: 1,
     });
     expect(loaded.config.history).toEqual({ store: 'memory://', maxTurns: 20, maxTokens: 512 });
-    expect(loaded.config.selection.weights).toEqual({ avgLogprob: 1, mmi: 1 });
+    expect(loaded.config.selection.weights).toEqual({ avgLogprob: 0, mmi: 1, 'persona.facts': 1, 'grounding.overlap': 4 });
     expect(Object.keys(loaded.config.plugins)).toEqual(['safety', 'persona', 'grounding', 'mmi']);
     expect(loaded.config.presets).toEqual({ dirs: ['presets'], default: 'default', routes: {} });
     // Discord and Slack start only when their tokens are in the environment.

@@ -86,6 +86,16 @@ describe('persona facts', () => {
     expect(factsOf('Do you have any pets?')).toEqual([]);
   });
 
+  it("reads a greeting's self-introduction as a name, and not a mood", () => {
+    expect(factsOf("Hi, I'm Sam. How are you?")).toEqual([{ topic: 'name', value: 'sam', holds: true }]);
+    expect(factsOf('Hello! I am George and I love hiking.')).toContainEqual({ topic: 'name', value: 'george', holds: true });
+    expect(clash('My name is banter.', "Hi, I'm Sam.")).toBe(true);
+    // A mood, a lower-case word, a longer phrase, no greeting: not read as a name.
+    for (const reply of ["Hi, I'm good, thanks.", "Hi, I'm Fine.", "Hey, I'm Canadian too and I love it", "Hi, I'm Mount Everest.", "I'm Sam."]) {
+      expect(factsOf(reply).filter((fact) => fact.topic === 'name'), reply).toEqual([]);
+    }
+  });
+
   it('finds the contradictions of the issue and their look-alikes', () => {
     expect(clash('I am unmarried and do not have any children.', 'Yes, I have two kids.')).toBe(true);
     expect(clash('I am vegan.', 'No, I love pepperoni pizza!')).toBe(true);
@@ -138,6 +148,8 @@ describe('persona through the real bot', () => {
       const fixed: Record<string, string[]> = {
         'are you green?': ['Ivy is very green.', 'As an AI language model, I have no colour.', 'I am very green.'],
         "what's your name?": ['My name is George.', 'My name is Ivy, nice to meet you.', 'I like the sun.'],
+        'what is your name?': ['My name is George.', 'My name is George.'],
+        hi: ["Hi, I'm user1.", 'Nice to meet you, (user 2\'s name)!', 'Hello! I love the sun.'],
       };
       const texts = fixed[turn.message.text];
       if (!texts) return;
@@ -214,5 +226,17 @@ describe('persona through the real bot', () => {
     const turn = await turnOf('e', "what's your name?");
     expect(turn.candidates.map((c) => c.rejected?.by)).toEqual(['persona', undefined, undefined]);
     expect(turn.candidates.map((c) => c.scores[FACTS_SCORE])).toEqual([0, 1, 0]);
+  });
+
+  it("answers from the persona line when every candidate contradicts the fact asked about", async () => {
+    const turn = await turnOf('g', 'what is your name?');
+    expect(turn.candidates.slice(0, 2).map((c) => c.rejected?.reason)).toEqual(["contradicts the persona's name", "contradicts the persona's name"]);
+    expect(turn.reply).toMatchObject({ kind: 'model', text: 'My name is Ivy.' });
+  });
+
+  it('rejects candidates with a template placeholder from training data', async () => {
+    const turn = await turnOf('f', 'hi');
+    expect(turn.candidates.map((c) => c.rejected?.reason)).toEqual(['template placeholder "user1"', 'template placeholder "(user 2\'s name)"', undefined]);
+    expect(turn.reply!.text).toBe('Hello! I love the sun.');
   });
 });

@@ -1,7 +1,8 @@
 """Synthetic-Persona-Chat (CSV) -> generic dialogue JSONL, with placeholders cleaned.
 
 User 1 plays the user and User 2 the bot; both are people, so the dialogue is marked symmetric and
-keeps both persona lists. Id: `synthetic-persona-chat:<file stem>:<0-based data row>`.
+keeps both persona lists; placeholders in every form are cleaned by placeholders.py.
+Id: `synthetic-persona-chat:<file stem>:<0-based data row>`.
 """
 from __future__ import annotations
 
@@ -12,13 +13,12 @@ import re
 from typing import Iterator, List
 
 from dialogue_jsonl import clean_text, make_dialogue, make_turn
+from placeholders import clean_placeholders, has_unfillable_slot
 
 FILES = ("valid",)
 NAMES = ("Alex", "Sam", "Jordan", "Taylor", "Chris", "Jamie", "Morgan", "Riley", "Casey", "Robin", "Maya", "Leo")
 
 _SPEAKER_LINE = re.compile(r"^\W*user\s*([12])\s*:\s*(.*)$", re.IGNORECASE)
-_NAME_PLACEHOLDER = re.compile(r"\[\s*(?:user\s*([12])(?:'s)?(?:\s*name)?|name|username|your name|their name)\s*\]", re.I)
-_OTHER_PLACEHOLDER = re.compile(r"\[[^\]]*\]")
 
 
 def pick_names(dialogue_id: str) -> List[str]:
@@ -27,17 +27,6 @@ def pick_names(dialogue_id: str) -> List[str]:
     first = digest % len(NAMES)
     second = (first + 1 + (digest // len(NAMES)) % (len(NAMES) - 1)) % len(NAMES)
     return [NAMES[first], NAMES[second]]
-
-
-def clean_placeholders(text: str, names: List[str], speaker_index: int) -> str:
-    def name_for(match: re.Match) -> str:
-        if match.group(1):
-            return names[int(match.group(1)) - 1]
-        # A bare "[name]" is almost always the addressee's name.
-        return names[1 - speaker_index]
-
-    text = _NAME_PLACEHOLDER.sub(name_for, text)
-    return clean_text(_OTHER_PLACEHOLDER.sub("", text))
 
 
 def persona_lines(cell: str) -> List[str]:
@@ -52,6 +41,8 @@ def convert(data_root: str) -> Iterator[dict]:
             next(rows)  # header
             for row_index, row in enumerate(rows):
                 dialogue_id = f"synthetic-persona-chat:{stem}:{row_index}"
+                if has_unfillable_slot(row[2]):
+                    continue  # "I'm from [country]": no filler reads naturally
                 names = pick_names(dialogue_id)
                 turns = []
                 for line in row[2].split("\n"):

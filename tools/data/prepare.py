@@ -11,6 +11,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import persona_chat  # noqa: E402
+import placeholders  # noqa: E402
 import sgd  # noqa: E402
 import topical_chat  # noqa: E402
 import wiki_qa  # noqa: E402
@@ -43,7 +44,7 @@ def main() -> None:
         import json
 
         for name, convert in CONVERTERS:
-            per_source = {"train": 0, "valid": 0}
+            per_source = {"train": 0, "valid": 0, "placeholders": 0}
             for dialogue in convert(args):
                 if dialogue["id"] in seen:
                     raise ValueError(f"duplicate dialogue id {dialogue['id']}")
@@ -53,8 +54,13 @@ def main() -> None:
                 split = "valid" if is_validation(dialogue["id"]) else "train"
                 (valid if split == "valid" else train).write(json.dumps(dialogue, ensure_ascii=False) + "\n")
                 per_source[split] += 1
+                per_source["placeholders"] += placeholders.count(placeholders.dialogue_texts(dialogue))
                 counts[split] += 1
-            print(f"{name}: {per_source['train']} train, {per_source['valid']} valid dialogues", file=sys.stderr)
+            print(
+                f"{name}: {per_source['train']} train, {per_source['valid']} valid dialogues, "
+                f"{per_source['placeholders']} placeholder-like spans left",
+                file=sys.stderr,
+            )
     for split in ("train", "valid"):
         os.replace(os.path.join(args.out, f"{split}.jsonl.tmp"), os.path.join(args.out, f"{split}.jsonl"))
     print(f"total: {counts['train']} train, {counts['valid']} valid -> {args.out}", file=sys.stderr)

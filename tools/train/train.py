@@ -62,6 +62,8 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--eval-every", type=int, default=200)
     p.add_argument("--checkpoint-minutes", type=float, default=4.0)
     p.add_argument("--seed", type=int, default=1234)
+    p.add_argument("--init-onnx", help="fine-tune: start from an exported model's weights (models/NAME/onnx/model.onnx); "
+                   "its validation loss is measured first, as step 0")
     p.add_argument("--probe-seconds", type=float, default=0, help="measure throughput for this long, then exit")
     return p.parse_args()
 
@@ -143,6 +145,21 @@ def masked_loss(model: GPT2LMHeadModel, ids: torch.Tensor, targets: torch.Tensor
         states = hidden_states(model, ids)[selected]
         logits = model.lm_head(states)
         return F.cross_entropy(logits.float(), targets[selected], reduction=reduction)
+
+
+def load_onnx_weights(model: GPT2LMHeadModel, path: str) -> None:
+    """The weights of an exported model (tools/gpt2/export.py names them `model.<state_dict key>`)."""
+    import onnx
+    from onnx import numpy_helper
+
+    graph = onnx.load(path).graph
+    weights = {i.name[len("model."):]: torch.from_numpy(numpy_helper.to_array(i).copy()) for i in graph.initializer if i.name.startswith("model.")}
+    expected = model.state_dict()
+    missing = [key for key in expected if key not in weights and not key.endswith(("attn.bias", "masked_bias", "lm_head.weight"))]
+    wrong = [key for key, value in weights.items() if key in expected and value.shape != expected[key].shape]
+    if missing or wrong:
+        sys.exit(f"{path} does not fit this model config: missing {missing[:5]}, other shapes {wrong[:5]}")
+    model.load_state_dict({key: value for key, value in weights.items() if key in expected}, strict=False)
 
 
 def learning_rate(step: int, args) -> float:
@@ -235,6 +252,11 @@ def main() -> None:
         optimizer.load_state_dict(saved["optimizer"])
         state = saved["state"]
         print(f"[{args.direction}] resumed at step {state['step']}", file=sys.stderr)
+    elif args.init_onnx:
+        load_onnx_weights(model, args.init_onnx)
+        initial_loss = evaluate(model, valid_windows, valid_batches, pad_id)
+        state["evals"].append({"step": 0, "valid_loss": initial_loss, "valid_ppl": math.exp(initial_loss), "subset": False, "init": args.init_onnx})
+        print(f"[{args.direction}] {args.init_onnx}: valid loss {initial_loss:.4f} ppl {math.exp(initial_loss):.2f} before fine-tuning", file=sys.stderr)
     print(f"[{args.direction}] {params / 1e6:.2f}M parameters on {hardware}, {config.__dict__}", file=sys.stderr)
 
     def checkpoint() -> None:
