@@ -477,6 +477,7 @@ function engineOptionsFrom(config: BotConfig): EngineOptions {
     device: config.engine.device,
     fallback: config.engine.fallback,
     dtype: config.engine.dtype,
+    thread: config.engine.thread,
     maxBatchRows: config.engine.maxBatchRows,
     prefillChunk: config.engine.prefillChunk,
     intraOpThreads: config.engine.intraOpThreads,
