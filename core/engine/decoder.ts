@@ -142,6 +142,11 @@ export abstract class Decoder {
   /** `target`'s rows followed by `source`'s (a turn joining the batch). CONSUMES both. */
   abstract append(target: KvCache | null, source: KvCache): KvCache;
 
+  /** `target`'s rows followed by `rows` of `source` (a prompt's row repeated per candidate). CONSUMES both. */
+  appendRows(target: KvCache | null, source: KvCache, rows: readonly number[]): KvCache {
+    return this.append(target, this.selectRows(source, rows));
+  }
+
   /** Frees `cache` (it must not be used afterwards). */
   dispose(cache: KvCache): void {
     for (const tensor of cache.tensors) tensor.dispose();
@@ -312,7 +317,8 @@ export class SlotCacheDecoder extends Decoder {
     });
     if (best < 0) return floatArray(this.shape.cacheType, length);
     const [buffer] = this.free.splice(best, 1);
-    return buffer.fill(0);
+    // Only the first `length` values are ever viewed; zeroing a larger pooled buffer whole would cost more than the pass.
+    return buffer.fill(0, 0, length);
   }
 
   private allocate(rows: number, capacity: number): KvCache {
@@ -394,11 +400,16 @@ export class SlotCacheDecoder extends Decoder {
   }
 
   append(target: KvCache | null, source: KvCache): KvCache {
+    return this.appendRows(target, source, source.lengths.map((_, row) => row));
+  }
+
+  /** Copies the chosen rows straight into the batch: a prompt's row expanded to N candidates is never laid out twice. */
+  override appendRows(target: KvCache | null, source: KvCache, rows: readonly number[]): KvCache {
     if (!target || target.batch === 0) {
       if (target) this.dispose(target);
-      return source;
+      return this.selectRows(source, rows);
     }
-    const batch = target.batch + source.batch;
+    const batch = target.batch + rows.length;
     const capacity = Math.max(target.capacity, source.capacity);
     let current = target;
     if (capacity > current.capacity || batch > current.rowCapacity!) {
@@ -407,15 +418,15 @@ export class SlotCacheDecoder extends Decoder {
     const { kvHeads, headDim } = this.shape;
     current.buffers!.forEach((buffer, t) => {
       const from = source.buffers![t];
-      for (let r = 0; r < source.batch; r++) {
+      rows.forEach((r, i) => {
         for (let head = 0; head < kvHeads; head++) {
           const start = (r * kvHeads + head) * source.capacity * headDim;
-          const to = ((current.batch + r) * kvHeads + head) * current.capacity * headDim;
+          const to = ((current.batch + i) * kvHeads + head) * current.capacity * headDim;
           buffer.set(from.subarray(start, start + source.lengths[r] * headDim), to);
         }
-      }
+      });
     });
-    const lengths = [...current.lengths, ...source.lengths];
+    const lengths = [...current.lengths, ...rows.map((r) => source.lengths[r])];
     this.dispose(source);
     return this.withViews(current, batch, lengths);
   }
