@@ -142,8 +142,11 @@ export abstract class Decoder {
   /** `target`'s rows followed by `source`'s (a turn joining the batch). CONSUMES both. */
   abstract append(target: KvCache | null, source: KvCache): KvCache;
 
-  /** `target`'s rows followed by `rows` of `source` (a prompt's row repeated per candidate). CONSUMES both. */
-  appendRows(target: KvCache | null, source: KvCache, rows: readonly number[]): KvCache {
+  /**
+   * `target`'s rows followed by `rows` of `source` (a prompt's row repeated per candidate). CONSUMES
+   * both. `rowLimit`: rows the batch will not grow past (room is not reserved beyond it).
+   */
+  appendRows(target: KvCache | null, source: KvCache, rows: readonly number[], _rowLimit = Infinity): KvCache {
     return this.append(target, this.selectRows(source, rows));
   }
 
@@ -404,7 +407,7 @@ export class SlotCacheDecoder extends Decoder {
   }
 
   /** Copies the chosen rows straight into the batch: a prompt's row expanded to N candidates is never laid out twice. */
-  override appendRows(target: KvCache | null, source: KvCache, rows: readonly number[]): KvCache {
+  override appendRows(target: KvCache | null, source: KvCache, rows: readonly number[], rowLimit = Infinity): KvCache {
     if (!target || target.batch === 0) {
       if (target) this.dispose(target);
       return this.selectRows(source, rows);
@@ -413,7 +416,9 @@ export class SlotCacheDecoder extends Decoder {
     const capacity = Math.max(target.capacity, source.capacity);
     let current = target;
     if (capacity > current.capacity || batch > current.rowCapacity!) {
-      current = this.relayout(current, Math.max(batch, batch > current.rowCapacity! ? 2 * current.rowCapacity! : current.rowCapacity!), this.roundCapacity(capacity));
+      // Room doubles (joins rarely re-lay the batch out), but not past the batch's row limit: memory stays bounded.
+      const room = batch > current.rowCapacity! ? Math.max(batch, Math.min(2 * current.rowCapacity!, rowLimit)) : current.rowCapacity!;
+      current = this.relayout(current, room, this.roundCapacity(capacity));
     }
     const { kvHeads, headDim } = this.shape;
     current.buffers!.forEach((buffer, t) => {

@@ -164,7 +164,7 @@ export class DecodeScheduler {
       if (rows > 0 && rows + entry.plan.length > this.options.maxRows) break;
       this.ready.shift();
       entry.rows = entry.plan.map((_, i) => rows + i);
-      this.batch = this.decoder.appendRows(this.batch, entry.cache!, entry.plan);
+      this.batch = this.decoder.appendRows(this.batch, entry.cache!, entry.plan, this.options.maxRows);
       entry.cache = null;
       this.active.push(entry);
     }
