@@ -477,6 +477,7 @@ function engineOptionsFrom(config: BotConfig): EngineOptions {
     device: config.engine.device,
     fallback: config.engine.fallback,
     dtype: config.engine.dtype,
+    thread: config.engine.thread,
     maxBatchRows: config.engine.maxBatchRows,
     prefillChunk: config.engine.prefillChunk,
     intraOpThreads: config.engine.intraOpThreads,
@@ -506,7 +507,8 @@ function limitEngine(engine: DialogueEngine, slots: Semaphore): DialogueEngine {
     encodeTurns: (turns) => engine.encodeTurns(turns),
     encodeMessages: (messages, options) => engine.encodeMessages(messages, options),
     generate: (prompt, options, control) => slots.use(() => engine.generate(prompt, options, control)),
-    score: (pairs) => slots.use(() => engine.score(pairs)),
+    // A scoring pass finishes a turn whose candidates are generated: it goes before turns not yet started.
+    score: (pairs) => slots.use(() => engine.score(pairs), { urgent: true }),
     dispose: () => engine.dispose(),
   };
 }

@@ -25,7 +25,7 @@ export class KeyedSerialQueue {
   }
 }
 
-/** A counting semaphore: at most `limit` holders at once, served first come first served. */
+/** A counting semaphore: at most `limit` holders at once, served first come first served (`urgent` waiters before the rest). */
 export class Semaphore {
   private active = 0;
   private readonly waiting: (() => void)[] = [];
@@ -34,9 +34,19 @@ export class Semaphore {
     if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`Semaphore limit must be a positive integer, got ${limit}`);
   }
 
-  async use<T>(task: () => Promise<T>): Promise<T> {
-    if (this.active >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
-    else this.active++;
+  private urgentWaiting = 0;
+
+  async use<T>(task: () => Promise<T>, options: { urgent?: boolean } = {}): Promise<T> {
+    if (this.active >= this.limit) {
+      await new Promise<void>((resolve) => {
+        if (!options.urgent) return this.waiting.push(resolve);
+        // Behind earlier urgent waiters, ahead of every other.
+        this.waiting.splice(this.urgentWaiting++, 0, () => {
+          this.urgentWaiting--;
+          resolve();
+        });
+      });
+    } else this.active++;
     try {
       return await task();
     } finally {

@@ -24,6 +24,8 @@ export interface EngineConfig {
   dtype: 'auto' | 'fp32' | 'fp16' | 'q8' | 'int8' | 'uint8' | 'q4' | 'q4f16' | 'bnb4';
   intraOpThreads?: number;
   interOpThreads?: number;
+  /** Where the models run: a worker thread each (default) or the bot's own thread. */
+  thread: 'worker' | 'main';
   /** How many generations may run at once across all conversations. */
   maxConcurrentGenerations: number;
   /** Rows one decode step may hold (continuous batching across turns). */

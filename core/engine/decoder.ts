@@ -142,6 +142,14 @@ export abstract class Decoder {
   /** `target`'s rows followed by `source`'s (a turn joining the batch). CONSUMES both. */
   abstract append(target: KvCache | null, source: KvCache): KvCache;
 
+  /**
+   * `target`'s rows followed by `rows` of `source` (a prompt's row repeated per candidate). CONSUMES
+   * both. `rowLimit`: rows the batch will not grow past (room is not reserved beyond it).
+   */
+  appendRows(target: KvCache | null, source: KvCache, rows: readonly number[], _rowLimit = Infinity): KvCache {
+    return this.append(target, this.selectRows(source, rows));
+  }
+
   /** Frees `cache` (it must not be used afterwards). */
   dispose(cache: KvCache): void {
     for (const tensor of cache.tensors) tensor.dispose();
@@ -312,7 +320,8 @@ export class SlotCacheDecoder extends Decoder {
     });
     if (best < 0) return floatArray(this.shape.cacheType, length);
     const [buffer] = this.free.splice(best, 1);
-    return buffer.fill(0);
+    // Only the first `length` values are ever viewed; zeroing a larger pooled buffer whole would cost more than the pass.
+    return buffer.fill(0, 0, length);
   }
 
   private allocate(rows: number, capacity: number): KvCache {
@@ -394,28 +403,35 @@ export class SlotCacheDecoder extends Decoder {
   }
 
   append(target: KvCache | null, source: KvCache): KvCache {
+    return this.appendRows(target, source, source.lengths.map((_, row) => row));
+  }
+
+  /** Copies the chosen rows straight into the batch: a prompt's row expanded to N candidates is never laid out twice. */
+  override appendRows(target: KvCache | null, source: KvCache, rows: readonly number[], rowLimit = Infinity): KvCache {
     if (!target || target.batch === 0) {
       if (target) this.dispose(target);
-      return source;
+      return this.selectRows(source, rows);
     }
-    const batch = target.batch + source.batch;
+    const batch = target.batch + rows.length;
     const capacity = Math.max(target.capacity, source.capacity);
     let current = target;
     if (capacity > current.capacity || batch > current.rowCapacity!) {
-      current = this.relayout(current, Math.max(batch, batch > current.rowCapacity! ? 2 * current.rowCapacity! : current.rowCapacity!), this.roundCapacity(capacity));
+      // Room doubles (joins rarely re-lay the batch out), but not past the batch's row limit: memory stays bounded.
+      const room = batch > current.rowCapacity! ? Math.max(batch, Math.min(2 * current.rowCapacity!, rowLimit)) : current.rowCapacity!;
+      current = this.relayout(current, room, this.roundCapacity(capacity));
     }
     const { kvHeads, headDim } = this.shape;
     current.buffers!.forEach((buffer, t) => {
       const from = source.buffers![t];
-      for (let r = 0; r < source.batch; r++) {
+      rows.forEach((r, i) => {
         for (let head = 0; head < kvHeads; head++) {
           const start = (r * kvHeads + head) * source.capacity * headDim;
-          const to = ((current.batch + r) * kvHeads + head) * current.capacity * headDim;
+          const to = ((current.batch + i) * kvHeads + head) * current.capacity * headDim;
           buffer.set(from.subarray(start, start + source.lengths[r] * headDim), to);
         }
-      }
+      });
     });
-    const lengths = [...current.lengths, ...source.lengths];
+    const lengths = [...current.lengths, ...rows.map((r) => source.lengths[r])];
     this.dispose(source);
     return this.withViews(current, batch, lengths);
   }

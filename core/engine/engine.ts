@@ -1,7 +1,7 @@
 /** The DialogueEngine: a model folder, its tokenizer and prompt format, an ONNX session, decoding. */
 import type { InferenceSession } from 'onnxruntime-node';
 import { BeamJob } from './beam.js';
-import { SamplingJob, toGenerated, type DecodeContext } from './decode.js';
+import { SamplingJob, toGenerated, type DecodeContext, type RawCandidate } from './decode.js';
 import { ConcatCacheDecoder, SlotCacheDecoder, type Decoder, type DecoderGraph, type DecoderShape } from './decoder.js';
 import { UnsupportedModelError, type EngineDevice } from './errors.js';
 import { GpuCacheDecoder } from './gpu-decoder.js';
@@ -20,6 +20,7 @@ import type {
   ScorePair,
   TokenScores,
 } from './types.js';
+import { engineWorkerAvailable, WorkerDialogueEngine } from './worker/client.js';
 
 /** A loaded engine also tells where its session runs (a GPU may have fallen back to CPU) and which graph it runs. */
 export interface LoadedDialogueEngine extends DialogueEngine {
@@ -29,7 +30,8 @@ export interface LoadedDialogueEngine extends DialogueEngine {
   scoreTokens(pairs: ScorePair[], top: number): Promise<TokenScores[]>;
 }
 
-class OnnxDialogueEngine extends ModelTextEngine implements LoadedDialogueEngine {
+/** An engine running in this thread; `generateRaw` gives candidates before their text is decoded (what the engine worker sends). */
+export class OnnxDialogueEngine extends ModelTextEngine implements LoadedDialogueEngine {
   private readonly decodeContext: DecodeContext;
   private readonly scheduler: DecodeScheduler;
 
@@ -54,10 +56,14 @@ class OnnxDialogueEngine extends ModelTextEngine implements LoadedDialogueEngine
   }
 
   async generate(prompt: number[], options: DecodeOptions, control: GenerateControl = {}): Promise<GeneratedCandidate[]> {
+    const raw = await this.generateRaw(prompt, options, control);
+    return raw.map((candidate) => toGenerated(candidate, this.tokenizer));
+  }
+
+  async generateRaw(prompt: number[], options: DecodeOptions, control: GenerateControl = {}): Promise<RawCandidate[]> {
     const job =
       options.strategy === 'beam' ? new BeamJob(this.decodeContext, prompt, options) : new SamplingJob(this.decodeContext, prompt, options, control.onToken);
-    const raw = await this.scheduler.run(job, control.signal);
-    return raw.map((candidate) => toGenerated(candidate, this.tokenizer));
+    return this.scheduler.run(job, control.signal);
   }
 
   score(pairs: ScorePair[]): Promise<number[]> {
@@ -100,8 +106,20 @@ function decoderShape(session: InferenceSession, folder: ModelFolder, graphPath:
   };
 }
 
-/** Loads a Hugging Face-style decoder-only folder (config, tokenizer, prompt format, ONNX decoder). */
-export async function loadEngine(modelDir: string, options: EngineOptions): Promise<LoadedDialogueEngine> {
+/**
+ * Loads a Hugging Face-style decoder-only folder (config, tokenizer, prompt format, ONNX decoder),
+ * in this thread or (`thread: 'worker'`) in a worker thread of its own. Run from the TypeScript
+ * sources (tests) there is no compiled worker script, and the engine runs in this thread.
+ */
+export function loadEngine(modelDir: string, options: EngineOptions): Promise<LoadedDialogueEngine> {
+  if (options.thread !== 'worker') return loadLocalEngine(modelDir, options);
+  if (engineWorkerAvailable()) return WorkerDialogueEngine.load(modelDir, options);
+  options.onProgress?.('no compiled engine worker beside the sources: the model runs in this thread');
+  return loadLocalEngine(modelDir, options);
+}
+
+/** The engine in this thread (what the engine worker runs). */
+export async function loadLocalEngine(modelDir: string, options: EngineOptions): Promise<OnnxDialogueEngine> {
   const progress = options.onProgress ?? (() => {});
   progress(`reading model folder ${modelDir}`, 0);
   const folder = await readModelFolder(modelDir, { dtype: options.dtype, device: options.device === 'webgpu' || options.device === 'cuda' ? 'gpu' : 'cpu' });

@@ -38,8 +38,8 @@ interface Entry {
   /** Prefill progress: prompt tokens run so far, into this cache. */
   prefilled: number;
   cache: KvCache | null;
-  /** Rows it holds: its block of the batch once admitted (or its prefill cache's rows before). */
-  held: number;
+  /** Once admitted: the batch rows that hold its rows, in the job's row order (anywhere in the batch). */
+  rows: number[];
   /** What its last `advance` said: which of its rows continue, in order ([] when done). */
   plan: number[];
 }
@@ -72,7 +72,7 @@ export class DecodeScheduler {
   run(job: DecodeJob, signal?: AbortSignal): Promise<RawCandidate[]> {
     return new Promise((resolve, reject) => {
       if (signal?.aborted) return reject(new DecodeAbortedError(signal.reason));
-      this.waiting.push({ job, resolve, reject, signal, prefilled: 0, cache: null, held: 0, plan: [] });
+      this.waiting.push({ job, resolve, reject, signal, prefilled: 0, cache: null, rows: [], plan: [] });
       this.wake();
     });
   }
@@ -163,17 +163,17 @@ export class DecodeScheduler {
       const rows = this.batch?.batch ?? 0;
       if (rows > 0 && rows + entry.plan.length > this.options.maxRows) break;
       this.ready.shift();
-      const own = this.decoder.selectRows(entry.cache!, entry.plan);
+      entry.rows = entry.plan.map((_, i) => rows + i);
+      this.batch = this.decoder.appendRows(this.batch, entry.cache!, entry.plan, this.options.maxRows);
       entry.cache = null;
-      entry.held = own.batch;
-      this.batch = this.decoder.append(this.batch, own);
       this.active.push(entry);
     }
   }
 
   /** One decode step over every active turn's rows. */
   private async step(): Promise<void> {
-    const tokens = this.active.flatMap((entry) => entry.job.nextTokens().map((token) => [token]));
+    const tokens: number[][] = new Array(this.batch!.batch);
+    for (const entry of this.active) entry.job.nextTokens().forEach((token, i) => (tokens[entry.rows[i]] = [token]));
     let scores: Scores;
     try {
       const out = await this.decoder.forward(this.batch!, tokens);
@@ -188,26 +188,39 @@ export class DecodeScheduler {
       return;
     }
     const vocab = this.decoder.shape.vocabSize;
-    const keep: number[] = [];
-    let offset = 0;
-    const still: Entry[] = [];
     for (const entry of this.active) {
-      const count = entry.held;
-      const rows: Float32Array[] = [];
-      const norms: number[] = [];
-      for (let r = 0; r < count; r++) {
-        const index = offset + r;
-        const row = scores.logits.subarray(index * vocab, (index + 1) * vocab);
-        rows.push(row);
-        norms.push(logNormOf(scores, index, row));
-      }
-      this.advance(entry, rows, norms);
-      for (const row of entry.plan) keep.push(offset + row);
-      if (entry.plan.length > 0) still.push(entry);
-      offset += count;
+      const rows = entry.rows.map((index) => scores.logits.subarray(index * vocab, (index + 1) * vocab));
+      this.advance(
+        entry,
+        rows,
+        rows.map((row, i) => logNormOf(scores, entry.rows[i], row)),
+      );
     }
-    for (const entry of still) entry.held = entry.plan.length;
-    this.active = still;
+    this.active = this.active.filter((entry) => entry.plan.length > 0);
+    this.relocate((entry) => entry.plan.map((row) => entry.rows[row]));
+  }
+
+  /**
+   * Keeps, of each active turn, the batch rows `wanted` gives (in its new row order) and packs them
+   * into the first rows of the batch. A row already inside the new batch stays where it is, so a
+   * finished candidate costs one row copy (a row from the end fills its place), not a shift of
+   * every row after it.
+   */
+  private relocate(wanted: (entry: Entry) => number[]): void {
+    const sources = this.active.map(wanted);
+    const size = sources.reduce((sum, rows) => sum + rows.length, 0);
+    const keep = new Array<number>(size).fill(-1);
+    const placed = sources.map((rows) => rows.map((row) => (row < size && keep[row] < 0 ? ((keep[row] = row), row) : -1)));
+    let free = 0;
+    sources.forEach((rows, e) =>
+      rows.forEach((row, i) => {
+        if (placed[e][i] >= 0) return;
+        while (keep[free] >= 0) free++;
+        keep[free] = row;
+        placed[e][i] = free;
+      }),
+    );
+    this.active.forEach((entry, e) => (entry.rows = placed[e]));
     this.compact(keep);
   }
 
@@ -248,19 +261,9 @@ export class DecodeScheduler {
       }
     }
     if (!this.active.some(aborted)) return;
-    const keep: number[] = [];
-    let offset = 0;
-    const still: Entry[] = [];
-    for (const entry of this.active) {
-      if (aborted(entry)) entry.reject(new DecodeAbortedError(entry.signal!.reason));
-      else {
-        for (let r = 0; r < entry.held; r++) keep.push(offset + r);
-        still.push(entry);
-      }
-      offset += entry.held;
-    }
-    this.active = still;
-    this.compact(keep);
+    for (const entry of this.active) if (aborted(entry)) entry.reject(new DecodeAbortedError(entry.signal!.reason));
+    this.active = this.active.filter((entry) => !aborted(entry));
+    this.relocate((entry) => entry.rows);
   }
 
   private fail(entry: Entry, error: unknown): void {

@@ -63,6 +63,11 @@ export interface EngineOptions {
   maxBatchRows?: number;
   /** Prompt tokens per prefill pass, so a long prompt cannot stall the turns already decoding (default 256). */
   prefillChunk?: number;
+  /**
+   * Where the model runs: `main` (default), the calling thread; `worker`, a worker thread of its
+   * own, so that forward passes (synchronous in onnxruntime-node) never stall the caller's event loop.
+   */
+  thread?: 'main' | 'worker';
   /** Progress while loading (read, tokenizer, session). */
   onProgress?: (message: string, fraction?: number) => void;
   /** Features the caller will use: loading fails with a clear error when the engine lacks one (a remote server). */

@@ -38,7 +38,7 @@ describe('the default config', () => {
     const loaded = await loadConfig(undefined, { env: {} });
     expect(loaded.file).toBeUndefined();
     expect(loaded.dir).toBe(join(defaultConfigFile(), '..'));
-    expect(loaded.config.engine).toEqual({ model: '../models/banter-chat', device: 'cpu', fallback: 'cpu', dtype: 'auto', maxConcurrentGenerations: 16, maxBatchRows: 64, prefillChunk: 256, timeoutMs: 120000, retryForMs: 30000 });
+    expect(loaded.config.engine).toEqual({ model: '../models/banter-chat', device: 'cpu', fallback: 'cpu', dtype: 'auto', thread: 'worker', maxConcurrentGenerations: 16, maxBatchRows: 64, prefillChunk: 256, timeoutMs: 120000, retryForMs: 30000 });
     expect(loaded.config.decoding).toEqual({
       strategy: 'sample', numCandidates: 8, temperature: 0.8, topK: 40, topP: 0.9, repetitionPenalty: 1,
       noRepeatNgramSize: 3, minNewTokens: 1, maxNewTokens: 40, beamWidth: 4, lengthPenalty: 1,
@@ -140,7 +140,7 @@ describe('config errors name the file, the JSON path and what was expected', () 
     const error = await loadError(file);
     expect(error.path).toBe('/engine/devcie');
     expect(error.message).toBe(
-      `${file}: /engine/devcie: expected one of model, device, fallback, cudaFallback, dtype, intraOpThreads, interOpThreads, maxConcurrentGenerations, maxBatchRows, prefillChunk, url, apiKey, servedModel, timeoutMs, retryForMs (unknown property; did you mean "device"?)`,
+      `${file}: /engine/devcie: expected one of model, device, fallback, cudaFallback, dtype, intraOpThreads, interOpThreads, thread, maxConcurrentGenerations, maxBatchRows, prefillChunk, url, apiKey, servedModel, timeoutMs, retryForMs (unknown property; did you mean "device"?)`,
     );
   });
 

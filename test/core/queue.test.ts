@@ -55,6 +55,22 @@ describe('Semaphore', () => {
     expect(maxRunning).toBe(3);
   });
 
+  it('serves urgent waiters first, in their order, then the others in theirs', async () => {
+    const slots = new Semaphore(1);
+    const order: string[] = [];
+    let release!: () => void;
+    const holder = slots.use(() => new Promise<void>((resolve) => (release = resolve)));
+    const waiters = [
+      slots.use(async () => void order.push('plain 1')),
+      slots.use(async () => void order.push('urgent 1'), { urgent: true }),
+      slots.use(async () => void order.push('plain 2')),
+      slots.use(async () => void order.push('urgent 2'), { urgent: true }),
+    ];
+    release();
+    await Promise.all([holder, ...waiters]);
+    expect(order).toEqual(['urgent 1', 'urgent 2', 'plain 1', 'plain 2']);
+  });
+
   it('rejects a limit below 1', () => {
     expect(() => new Semaphore(0)).toThrow(RangeError);
   });

@@ -67,6 +67,67 @@ describe.each<DecoderGraph>(['slot-cache', 'standard'])('the scheduler on the %s
     expect(calls.filter((call) => call.seq === 1).every((call) => call.batch <= 6)).toBe(true);
   });
 
+  /** `job`, calling `atStep(n)` before its n-th advance (1: the prompt's logits). */
+  const watch = (job: DecodeJob, atStep: (step: number) => void): DecodeJob => {
+    let steps = 0;
+    return {
+      prompt: job.prompt,
+      reserve: job.reserve,
+      advance: (rows, norms) => {
+        atStep(++steps);
+        return job.advance(rows, norms);
+      },
+      nextTokens: () => job.nextTokens(),
+      result: () => job.result(),
+    };
+  };
+  const scoreContext = () => ({ decoder, contextWindow: context.contextWindow, bosToken: 0 });
+  const aloneOf = (turn: (typeof turns)[number]) => new DecodeScheduler(decoder, scoreContext()).run(jobOf(turn));
+  const sameTokens = (got: RawCandidate[], want: RawCandidate[]) => expect(got.map((c) => c.tokens)).toEqual(want.map((c) => c.tokens));
+
+  it('gives turns that join mid-batch, with prompts of other lengths, what they get alone', async () => {
+    const long = { text: `${'Tell me more about the mountains and the rivers of the north. '.repeat(3)}Why?`, options: { ...PLAIN, numCandidates: 5, seed: 4, maxNewTokens: 14 } };
+    const joiners = [turns[1], long, turns[4]];
+    const alone = [await aloneOf(turns[0]), ...(await Promise.all(joiners.map(aloneOf)))];
+    // Candidates leave at different steps, so finished rows leave holes that other rows fill.
+    expect(new Set(alone.flat().map((c) => c.tokens.length)).size).toBeGreaterThan(1);
+    calls.length = 0;
+    const scheduler = new DecodeScheduler(decoder, scoreContext(), { maxRows: 64, prefillChunk: 7 });
+    const later: Promise<RawCandidate[]>[] = [];
+    // The others arrive while the first turn decodes: at its 3rd and 6th steps.
+    const first = scheduler.run(
+      watch(jobOf(turns[0]), (step) => {
+        if (step === 3) later.push(scheduler.run(jobOf(joiners[0])), scheduler.run(jobOf(joiners[1])));
+        if (step === 6) later.push(scheduler.run(jobOf(joiners[2])));
+      }),
+    );
+    const together = [await first, ...(await Promise.all(later))];
+    together.forEach((candidates, i) => {
+      sameTokens(candidates, alone[i]);
+      candidates.forEach((candidate, j) => expect(candidate.logprob).toBeCloseTo(alone[i][j].logprob, 4));
+    });
+    // The long prompt went in chunks between decode steps, and steps held rows of several turns.
+    expect(calls.some((call) => call.seq === 7 && call.batch === 1)).toBe(true);
+    expect(Math.max(...calls.filter((call) => call.seq === 1).map((call) => call.batch))).toBeGreaterThan(6);
+    expect(scheduler.rowsInFlight).toBe(0);
+  });
+
+  it('lets a turn in the middle of the batch leave when aborted, the rows around it decoding as alone', async () => {
+    const scheduler = new DecodeScheduler(decoder, scoreContext());
+    const controller = new AbortController();
+    const middle = { ...turns[0], options: { ...turns[0].options, maxNewTokens: 40, minNewTokens: 40 } };
+    const before = scheduler.run(jobOf(turns[1]));
+    const aborted = scheduler.run(
+      watch(jobOf(middle), (step) => step === 4 && controller.abort(new Error('deadline'))),
+      controller.signal,
+    );
+    const after = scheduler.run(jobOf(turns[4]));
+    await expect(aborted).rejects.toBeInstanceOf(DecodeAbortedError);
+    sameTokens(await before, await aloneOf(turns[1]));
+    sameTokens(await after, await aloneOf(turns[4]));
+    expect(scheduler.rowsInFlight).toBe(0);
+  });
+
   it('drops an aborted turn from the batch and lets the others finish', async () => {
     const scheduler = new DecodeScheduler(decoder, { decoder, contextWindow: context.contextWindow, bosToken: 0 });
     const controller = new AbortController();
@@ -92,6 +153,19 @@ describe.each<DecoderGraph>(['slot-cache', 'standard'])('the scheduler on the %s
 });
 
 describe('the engine batches concurrent generate and score calls', () => {
+  it('scores many pairs of mixed lengths, over several passes, as each pair alone and in the order given', async () => {
+    const prompts = turns.map((turn) => engine.encodeTurns([{ role: 'user', text: turn.text }]));
+    // 40 pairs of 8 to ~100 tokens: more positions than one pass holds, so they run in several.
+    const pairs = Array.from({ length: 40 }, (_, i) => ({
+      context: [...prompts[i % 5], ...prompts[(i + 1) % 5]].slice(0, 4 + ((i * 7) % 50)),
+      continuation: [...prompts[(i + 2) % 5], ...prompts[(i + 3) % 5]].slice(0, 4 + ((i * 11) % 40)),
+    }));
+    const alone: number[] = [];
+    for (const pair of pairs) alone.push(...(await engine.score([pair])));
+    const together = await engine.score(pairs);
+    together.forEach((score, i) => expect(score).toBeCloseTo(alone[i], 4));
+  });
+
   it('returns what each call returns alone', async () => {
     const prompts = turns.map((turn) => engine.encodeTurns([{ role: 'user', text: turn.text }]));
     const alone: GeneratedCandidate[][] = [];
