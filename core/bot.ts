@@ -296,7 +296,7 @@ export class Bot implements BotHost {
         return this.answer(sent, deadline);
       })
       .finally(() => admitted.release());
-    return { reply: this.awaitTurn(turn, deadline, () => this.missDeadline(burst?.last ?? pending, settings)) };
+    return { reply: this.awaitTurn(turn, deadline, () => this.missDeadline(pending, settings)) };
   }
 
   /** The bot's admission settings, with those of the message's preset (its conversation's choice, else its route) on top. */
@@ -352,18 +352,18 @@ export class Bot implements BotHost {
 
   /**
    * Runs one turn for the messages `sent` (one, or a debounced burst: they are answered together
-   * through the newest one's `deliver`, and stored as the separate user turns they were). Nothing
+   * through the first one's `deliver`, and stored as the separate user turns they were). Nothing
    * is delivered or stored once `deadline` has passed.
    */
   private async answer(sent: Pending[], deadline: TurnDeadline): Promise<Reply> {
     if (deadline.hasPassed) return LATE;
-    const { deliver, options } = sent[sent.length - 1];
+    const { deliver, options } = sent[0];
     const now = Date.now();
     const said: HistoryTurn[] =
       sent.length === 1
         ? [{ role: 'user', text: cleanText(sent[0].text), at: now }]
         : sent.map((pending) => ({ role: 'user' as const, text: cleanText(pending.text), at: pending.at })).filter((turn) => turn.text);
-    const message = { ...sent[sent.length - 1].message, text: said.map((turn) => turn.text).join('\n') };
+    const message = { ...sent[0].message, text: said.map((turn) => turn.text).join('\n') };
     let conversation: Conversation;
     try {
       conversation = await this.conversation(message);

@@ -3,10 +3,8 @@
  * and answering each line would be three turns of which two are stale. A burst gathers one user's
  * messages in one conversation until `windowMs` pass without a new one (or it holds
  * `maxMessages`, or one more would make the text longer than `maxLength`); its turn answers them
- * all at once. A burst that has closed takes nothing more: the next message starts a new one.
+ * all at once, through the first (the one that opened the burst). A burst that has closed takes nothing more: the next message starts a new one.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
-
 export interface BurstLimits {
   windowMs: number;
   maxMessages: number;
@@ -19,6 +17,8 @@ export class Burst<Entry extends { text: string }> {
   private length: number;
   private lastAt: number;
   private closed = false;
+  /** Ends the wait of `close` early (the burst filled up or was sealed). */
+  private wake?: () => void;
 
   constructor(
     first: Entry,
@@ -37,17 +37,14 @@ export class Burst<Entry extends { text: string }> {
     this.entries.push(entry);
     this.length = length;
     this.lastAt = this.now();
+    if (this.entries.length >= this.limits.maxMessages) this.wake?.();
     return true;
-  }
-
-  /** The newest message: the turn answers through it. */
-  get last(): Entry {
-    return this.entries[this.entries.length - 1];
   }
 
   /** Takes nothing more (a command came: it must not be merged, nor overtake this burst). */
   seal(): void {
     this.closed = true;
+    this.wake?.();
   }
 
   /** Waits until the burst is quiet for `windowMs` (or full, or sealed), closes it and gives its messages in the order they came. */
@@ -55,7 +52,14 @@ export class Burst<Entry extends { text: string }> {
     for (;;) {
       const left = this.lastAt + this.limits.windowMs - this.now();
       if (this.closed || left <= 0 || this.entries.length >= this.limits.maxMessages) break;
-      await sleep(left);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.wake = undefined;
     }
     this.closed = true;
     return [...this.entries];
