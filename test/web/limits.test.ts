@@ -91,4 +91,17 @@ describe('web adapter: limits per user across sockets', () => {
     while (web.adapter.connections > 2) await new Promise((resolve) => setTimeout(resolve, 10));
     expect(await upgradeRefusal(web.socketUrl)).toBeUndefined();
   });
+
+  it('a turn past its deadline is answered with the apology in its conversation; its late reply never comes', async () => {
+    web = await startWebBot({}, [], { config: { admission: { turnDeadlineMs: 300 } as never } });
+    const held = holdGenerations(web.bot);
+    const client = await open(web.socketUrl, 'e'.repeat(24));
+    for (const text of ['one', 'two', 'three']) client.send({ type: 'say', conversation: 'slow', text });
+    // The first waits for the engine, the others behind it in the conversation: all three pass their deadline.
+    await until(() => total([client], 'deadline') === 3);
+    held.release();
+    await until(() => web!.bot.backlog.conversations + web!.bot.backlog.admitting === 0);
+    expect(ends(client).map((f) => [f.conversation, f.kind])).toEqual([['slow', 'deadline'], ['slow', 'deadline'], ['slow', 'deadline']]);
+    expect((await web.bot.conversation({ platform: 'web', channel: 'e'.repeat(24), thread: 'slow' })).history).toEqual([]);
+  });
 });
