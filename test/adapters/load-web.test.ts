@@ -9,7 +9,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryAdmissionState } from '../../core/admission/index.js';
 import type { ServerFrame } from '../../adapters/web/index.js';
-import { FrameClient, startWebBot, stopWebBot, type WebBot } from '../web/support.js';
+import { FrameClient, startWebBot, endWebTest, type WebBot } from '../web/support.js';
 
 type ReplyEnd = Extract<ServerFrame, { type: 'reply-end' }>;
 /** Answers that are not replies: the user was told the bot is busy, or that the turn took too long. */
@@ -18,8 +18,7 @@ const NOTICES = new Set(['busy', 'deadline']);
 let web: WebBot | undefined;
 const clients: FrameClient[] = [];
 afterEach(async () => {
-  for (const client of clients.splice(0)) client.close();
-  await stopWebBot(web);
+  await endWebTest(clients, web);
   web = undefined;
 });
 

@@ -6,13 +6,12 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Bot } from '../../core/bot.js';
-import { FrameClient, startWebBot, stopWebBot, upgradeRefusal, type WebBot } from './support.js';
+import { FrameClient, startWebBot, endWebTest, upgradeRefusal, type WebBot } from './support.js';
 
 let web: WebBot | undefined;
 const clients: FrameClient[] = [];
 afterEach(async () => {
-  for (const client of clients.splice(0)) client.close();
-  await stopWebBot(web);
+  await endWebTest(clients, web);
   web = undefined;
 });
 

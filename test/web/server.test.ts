@@ -10,13 +10,12 @@ import { makeTestBot } from '../helpers/bot.js';
 import { FaultyStore } from '../helpers/faulty-store.js';
 import { openFeedbackStore } from '../../core/feedback/index.js';
 import type { Plugin } from '../../core/types.js';
-import { FrameClient, inspectorProbe, NUM_CANDIDATES, SCRIPTED, startWebBot, stopWebBot, upgradeRefusal, type WebBot } from './support.js';
+import { FrameClient, inspectorProbe, NUM_CANDIDATES, SCRIPTED, startWebBot, endWebTest, stopWebBot, upgradeRefusal, type WebBot } from './support.js';
 
 let web: WebBot | undefined;
 const clients: FrameClient[] = [];
 afterEach(async () => {
-  for (const client of clients.splice(0)) client.close();
-  await stopWebBot(web);
+  await endWebTest(clients, web);
   web = undefined;
 });
 

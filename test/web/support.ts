@@ -65,6 +65,12 @@ export async function startWebBot(
   return { bot, adapter, url, socketUrl: `ws://${page.host}/ws` };
 }
 
+/** After a test: closes its clients (emptying the list) and stops its bot. */
+export async function endWebTest(clients: FrameClient[], web: WebBot | undefined): Promise<void> {
+  for (const client of clients.splice(0)) client.close();
+  await stopWebBot(web);
+}
+
 export async function stopWebBot(web: WebBot | undefined): Promise<void> {
   if (!web) return;
   await web.adapter.stop();
