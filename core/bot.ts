@@ -261,7 +261,10 @@ export class Bot implements BotHost {
    * user saw is never missing from history after a crash; if the delivery fails the turn is taken
    * back out. A failed save never touches the delivered reply: it is retried, then logged. With
    * `options.stream`, a one-candidate reply is shown while it is written (see core/stream.ts);
-   * `deliver` still gets the finished reply, which replaces what was shown.
+   * `deliver` still gets the finished reply, which replaces what was shown. Admission comes first
+   * (core/admission): a refusal, a message merged into an open `debounce` burst (kind `merged`), or
+   * a turn that must deliver within `admission.turnDeadlineMs` (else the user gets the apology, kind
+   * `deadline`, and nothing of the turn is sent or stored).
    */
   async handle(message: IncomingMessage, deliver?: Deliver, options: HandleOptions = {}): Promise<Reply> {
     if (this.stopped) throw new Error('The bot is stopped');
