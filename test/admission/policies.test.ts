@@ -11,6 +11,7 @@ import { DecodeAbortedError } from '../../core/engine/scheduler.js';
 import { createLogger } from '../../core/log.js';
 import type { BotEvents, IncomingMessage, Plugin, Reply, Turn } from '../../core/types.js';
 import { makeTestBot, type ConfigOverrides } from '../helpers/bot.js';
+import { SCRIPTED } from '../web/support.js';
 
 const PRESETS = resolve(import.meta.dirname, 'fixtures/presets');
 const bots: Bot[] = [];
@@ -93,6 +94,21 @@ describe('the per-turn deadline', () => {
     await idle(b);
     expect(delivered.map((r) => r.kind)).toEqual(['deadline']);
     expect(ended).toEqual([]);
+    expect((await b.conversation(message(''))).history).toEqual([]);
+  });
+
+  test('a streamed turn shows nothing more once its deadline passed', async () => {
+    let passed: Promise<unknown> = Promise.resolve();
+    const slowCheck: Plugin = { name: 'slow-check', checkPartial: () => passed.then(() => undefined) };
+    const { bot: b } = await bot({ turnDeadlineMs: 150 }, SCRIPTED, [slowCheck]);
+    passed = nextEvent(b, 'admission:deadline');
+    const shown: string[] = [];
+    const { delivered, deliver } = collector();
+    const reply = await b.handle(message('tell me about the mountain'), deliver, { stream: { update: (text) => void shown.push(text) } });
+    expect(reply.kind).toBe('deadline');
+    await idle(b);
+    expect(shown).toEqual([]);
+    expect(delivered).toEqual([reply]);
     expect((await b.conversation(message(''))).history).toEqual([]);
   });
 
