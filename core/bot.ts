@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { isAbsolute, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { Admission, MemoryAdmissionState, type AdmissionState, type Refusal } from './admission/index.js';
+import { Admission, Burst, mergeAdmission, MemoryAdmissionState, TurnDeadline, type AdmissionConfig, type AdmissionState, type Refusal } from './admission/index.js';
 import { builtinCommands, parseCommand } from './commands.js';
 import { collectPresets, ConfigError, presetDirs, presetRoutingProblems, validatePluginConfig } from './config/index.js';
 import type { BotConfig, LoadedConfig } from './config/types.js';
@@ -33,6 +33,7 @@ import type {
   Conversation,
   ConversationAddress,
   HandleOptions,
+  HistoryTurn,
   IncomingMessage,
   Plugin,
   Preset,
@@ -69,6 +70,17 @@ export interface BotOptions {
 export type Deliver = (reply: Reply) => Promise<void>;
 
 const APOLOGY = 'Sorry, something went wrong on my side while answering that. Please try again.';
+/** What a turn returns once its deadline has passed: the caller has apologised already and ignores it. */
+const LATE: Reply = { text: '', kind: 'deadline', citations: [] };
+
+/** A message on its way to a turn, with how to answer it. */
+interface Pending {
+  text: string;
+  message: IncomingMessage;
+  deliver?: Deliver;
+  options: HandleOptions;
+  at: number;
+}
 const SAVE_RETRY_DELAYS_MS = [200, 1_000, 3_000];
 
 export class Bot implements BotHost {
@@ -76,6 +88,10 @@ export class Bot implements BotHost {
   readonly commands = new Map<string, Command>();
   readonly presets: PresetRegistry;
   private readonly queue = new KeyedSerialQueue();
+  /** One user's messages in one conversation pass admission one at a time, so each sees the burst the one before opened. */
+  private readonly intake = new KeyedSerialQueue();
+  /** Open bursts of the `debounce` policy, by conversation and user. */
+  private readonly bursts = new Map<string, Burst<Pending>>();
   private readonly admission: Admission;
   private readonly engines = new Map<string, Promise<DialogueEngine>>();
   private readonly running: Adapter[] = [];
@@ -245,18 +261,78 @@ export class Bot implements BotHost {
    * user saw is never missing from history after a crash; if the delivery fails the turn is taken
    * back out. A failed save never touches the delivered reply: it is retried, then logged. With
    * `options.stream`, a one-candidate reply is shown while it is written (see core/stream.ts);
-   * `deliver` still gets the finished reply, which replaces what was shown.
+   * `deliver` still gets the finished reply, which replaces what was shown. Admission comes first
+   * (core/admission): a refusal, a message merged into an open `debounce` burst (kind `merged`), or
+   * a turn that must deliver within `admission.turnDeadlineMs` (else the user gets the apology, kind
+   * `deadline`, and nothing of the turn is sent or stored).
    */
   async handle(message: IncomingMessage, deliver?: Deliver, options: HandleOptions = {}): Promise<Reply> {
     if (this.stopped) throw new Error('The bot is stopped');
     const key = conversationKey(message);
-    const admitted = await this.admission.admit({ conversation: key, user: message.user.id, channel: message.channel }, this.config.admission);
-    if (!admitted.admitted) return this.refuse(message, admitted.refusal, deliver);
-    try {
-      return await this.queue.run(key, () => this.answer(message, deliver, options));
-    } finally {
-      await admitted.release();
-    }
+    const burstKey = `${key}\u0000${message.user.id}`;
+    // The intake hands back the turn inside an object, so it does not wait for the turn itself.
+    const { reply } = await this.intake.run(burstKey, () => this.admit(message, deliver, options, key, burstKey));
+    return reply;
+  }
+
+  /**
+   * Admission of one message (see core/admission): a refusal, a place in an open burst (`merged`),
+   * or a turn queued in its conversation, raced against its deadline.
+   */
+  private async admit(message: IncomingMessage, deliver: Deliver | undefined, options: HandleOptions, key: string, burstKey: string): Promise<{ reply: Promise<Reply> }> {
+    const settings = await this.admissionFor(message);
+    const pending: Pending = { text: message.text, message, deliver, options, at: Date.now() };
+    const debounce = settings.policy === 'debounce' && !parseCommand(cleanText(message.text));
+    const open = this.bursts.get(burstKey);
+    if (debounce && open?.offer(pending)) return { reply: Promise.resolve({ text: '', kind: 'merged', citations: [] }) };
+    // A command is never merged, and the burst before it must not wait for more messages behind it.
+    open?.seal();
+    const admitted = await this.admission.admit({ conversation: key, user: message.user.id, channel: message.channel }, settings);
+    if (!admitted.admitted) return { reply: this.refuse(message, admitted.refusal, deliver) };
+    const burst = debounce ? new Burst(pending, { ...settings.debounce, maxLength: this.config.maxMessageLength }) : undefined;
+    if (burst) this.bursts.set(burstKey, burst);
+    const deadline = new TurnDeadline(settings.turnDeadlineMs);
+    const turn = this.queue
+      .run(key, async () => {
+        const sent = burst ? await burst.close() : [pending];
+        if (this.bursts.get(burstKey) === burst) this.bursts.delete(burstKey);
+        return this.answer(sent, deadline);
+      })
+      .finally(() => admitted.release());
+    return { reply: this.awaitTurn(turn, deadline, () => this.missDeadline(pending, settings)) };
+  }
+
+  /** The bot's admission settings, with those of the message's preset (its conversation's choice, else its route) on top. */
+  private async admissionFor(message: IncomingMessage): Promise<AdmissionConfig> {
+    const base = this.config.admission;
+    // Without any preset override, no store read is needed to know which preset applies.
+    if (!this.presets.list().some((preset) => preset.admission)) return base;
+    const stored = await this.history.load(conversationKey(message)).then(
+      (conversation) => conversation?.preset,
+      () => undefined,
+    );
+    return mergeAdmission(base, this.presets.get(stored ?? this.presets.route(message))?.admission);
+  }
+
+  /** The turn's reply, or the deadline's apology when the deadline passes first (the turn then ends on its own, unseen). */
+  private async awaitTurn(turn: Promise<Reply>, deadline: TurnDeadline, apologise: () => Promise<Reply>): Promise<Reply> {
+    const settled = turn.then(
+      (reply) => ({ reply }),
+      (error: unknown) => ({ error }),
+    );
+    const outcome = await Promise.race([settled, deadline.passed]);
+    if (deadline.hasPassed) return apologise();
+    if (outcome && 'error' in outcome) throw outcome.error;
+    return outcome!.reply;
+  }
+
+  private async missDeadline(pending: Pending, settings: AdmissionConfig): Promise<Reply> {
+    const { message, deliver } = pending;
+    const reply: Reply = { text: settings.deadlineText, kind: 'deadline', citations: [] };
+    this.logger.warn({ conversation: conversationKey(message), user: message.user.id, ms: settings.turnDeadlineMs }, 'a turn passed its deadline: apologised and aborted it');
+    this.events.emit('admission:deadline', { message, reply, ms: settings.turnDeadlineMs });
+    await deliver?.(reply);
+    return reply;
   }
 
   /** A message admission turned away: answered with a notice (or nothing) and not stored, see core/admission. */
@@ -268,27 +344,46 @@ export class Bot implements BotHost {
     return reply;
   }
 
+  /** Conversations with turns waiting or running, users' messages in admission, and open debounce bursts: all back to 0 when the bot is idle. */
+  get backlog(): { conversations: number; admitting: number; bursts: number } {
+    return { conversations: this.queue.activeKeys, admitting: this.intake.activeKeys, bursts: this.bursts.size };
+  }
+
   rate(request: RateRequest): Promise<RateOutcome> {
     return this.feedback.rate(request);
   }
 
-  private async answer(incoming: IncomingMessage, deliver: Deliver | undefined, options: HandleOptions): Promise<Reply> {
-    const message = { ...incoming, text: cleanText(incoming.text) };
+  /**
+   * Runs one turn for the messages `sent` (one, or a debounced burst: they are answered together
+   * through the first one's `deliver`, and stored as the separate user turns they were). Nothing
+   * is delivered or stored once `deadline` has passed.
+   */
+  private async answer(sent: Pending[], deadline: TurnDeadline): Promise<Reply> {
+    if (deadline.hasPassed) return LATE;
+    const { deliver, options } = sent[0];
+    const now = Date.now();
+    const said: HistoryTurn[] =
+      sent.length === 1
+        ? [{ role: 'user', text: cleanText(sent[0].text), at: now }]
+        : sent.map((pending) => ({ role: 'user' as const, text: cleanText(pending.text), at: pending.at })).filter((turn) => turn.text);
+    const message = { ...sent[0].message, text: said.map((turn) => turn.text).join('\n') };
     let conversation: Conversation;
     try {
       conversation = await this.conversation(message);
     } catch (error) {
       this.logger.error({ err: error, conversation: conversationKey(message) }, 'could not read the conversation from the history store');
       const apology: Reply = { text: APOLOGY, kind: 'error', citations: [] };
+      if (!deadline.settle()) return LATE;
       await deliver?.(apology);
       return apology;
     }
     const early = await this.screen(message, conversation);
     if (early) {
+      if (!deadline.settle()) return LATE;
       await deliver?.(early);
       return early;
     }
-    const turn = this.newTurn(message, conversation);
+    const turn = this.newTurn(message, conversation, said);
     const started = performance.now();
     const weights = { ...this.defaultWeights, ...this.config.selection.weights, ...turn.preset.selection.weights };
     let streamed = false;
@@ -302,13 +397,20 @@ export class Bot implements BotHost {
         fallback: turn.preset.selection.fallback ?? this.config.selection.fallback,
         stream: options.stream,
         logger: this.logger,
+        signal: deadline.signal,
       }));
     } catch (error) {
+      if (deadline.hasPassed) {
+        this.logger.info({ conversation: conversation.key, turn: turn.id }, 'the turn stopped at its deadline');
+        return LATE;
+      }
       const where = error instanceof PluginError ? { plugin: error.plugin, stage: error.stage } : {};
       this.logger.error({ err: error, ...where, conversation: conversation.key, turn: turn.id }, 'turn failed');
       this.events.emit('turn:error', { turn, error });
       turn.reply = { text: APOLOGY, kind: 'error', citations: [] };
     }
+    // Finished after its deadline: the user has the apology; this result is neither sent nor stored.
+    if (!deadline.settle()) return LATE;
     const reply = turn.reply!;
     reply.turnId = turn.id;
     this.events.emit('reply', { turn, reply });
@@ -318,17 +420,16 @@ export class Bot implements BotHost {
       const keepForFeedback = async () => {
         if (this.feedback.rateable(turn) && (await this.feedback.record(turn, weights, streamed))) reply.rateable = true;
       };
-      await this.deliverAndRecord(conversation, message, reply, deliver, keepForFeedback);
+      await this.deliverAndRecord(conversation, said, reply, deliver, keepForFeedback);
     }
     this.events.emit('turn:end', { turn, ms: performance.now() - started });
     return reply;
   }
 
   /** Saves the turn (and `beforeDelivery`'s work), delivers the reply, then takes the turn back out if the user did not get it. */
-  private async deliverAndRecord(conversation: Conversation, message: IncomingMessage, reply: Reply, deliver?: Deliver, beforeDelivery?: () => Promise<void>): Promise<void> {
+  private async deliverAndRecord(conversation: Conversation, said: HistoryTurn[], reply: Reply, deliver?: Deliver, beforeDelivery?: () => Promise<void>): Promise<void> {
     const before = conversation.history;
-    const now = Date.now();
-    conversation.history = [...before, { role: 'user', text: message.text, at: now }, { role: 'bot', text: reply.text, at: now }];
+    conversation.history = [...before, ...said, { role: 'bot', text: reply.text, at: Date.now() }];
     const [saved] = await Promise.all([
       this.saveConversation(conversation).then(
         () => true,
@@ -392,7 +493,7 @@ export class Bot implements BotHost {
     }
   }
 
-  private newTurn(message: IncomingMessage, conversation: Conversation): Turn {
+  private newTurn(message: IncomingMessage, conversation: Conversation, said: HistoryTurn[]): Turn {
     const preset = this.presets.get(conversation.preset) ?? this.presets.get(this.config.presets.default)!;
     return {
       id: randomUUID(),
@@ -404,7 +505,7 @@ export class Bot implements BotHost {
         persona: [],
         knowledge: [],
         // The preset's greeting pre-conditions every prompt (oldest first, so truncated first).
-        history: [...preset.greeting, ...conversation.history, { role: 'user', text: message.text, at: Date.now() }],
+        history: [...preset.greeting, ...conversation.history, ...said],
       },
       promptTokens: [],
       promptText: '',

@@ -4,7 +4,7 @@
  * plugin can do what they do. The engine on its own is `banter/engine`; test helpers `banter/testing`.
  */
 export { Bot, createBot, type BotOptions, type Deliver } from './bot.js';
-export { Admission, DEFAULT_ADMISSION, MemoryAdmissionState, type AdmissionConfig, type AdmissionState, type AdmissionSubject, type Admitted, type OverflowPolicy, type Refusal } from './admission/index.js';
+export { Admission, DEFAULT_ADMISSION, mergeAdmission, MemoryAdmissionState, type AdmissionConfig, type AdmissionOverrides, type AdmissionState, type AdmissionSubject, type Admitted, type OverflowPolicy, type Refusal } from './admission/index.js';
 export { builtinCommands, parseCommand } from './commands.js';
 export { BanterError, PluginError } from './errors.js';
 export { EventBus } from './events.js';

@@ -24,6 +24,8 @@ export interface PipelineContext {
   /** Where a one-candidate reply is shown while it is written (see core/stream.ts). */
   stream?: ReplyStream;
   logger?: Logger;
+  /** Aborts the turn (its deadline passed): generation stops, and the pipeline ends at the next stage with the signal's reason. */
+  signal?: AbortSignal;
 }
 
 export interface PipelineResult {
@@ -50,14 +52,14 @@ export async function runPipeline(turn: Turn, ctx: PipelineContext): Promise<Pip
     let streamNote = '';
     let cut: { by: string; reason: string } | undefined;
     if (ctx.stream && streamable(turn.decoding)) {
-      const outcome = await new SentenceStream(turn, ctx.engine, ctx.plugins, ctx.stream, ctx.logger).run();
+      const outcome = await new SentenceStream(turn, ctx.engine, ctx.plugins, ctx.stream, ctx.logger, ctx.signal).run();
       generated = [outcome.candidate];
       cut = outcome.rejected;
       streamed = outcome.shownSentences > 0;
       const shown = outcome.shownSentences;
       streamNote = `; streamed ${shown} sentence${shown === 1 ? '' : 's'}${cut ? `, then cut by ${cut.by}: ${cut.reason}` : ''}`;
     } else {
-      generated = await ctx.engine.generate(turn.promptTokens, turn.decoding);
+      generated = await ctx.engine.generate(turn.promptTokens, turn.decoding, { signal: ctx.signal });
     }
     turn.candidates = generated.map((g) => ({
       text: g.text,
@@ -118,6 +120,7 @@ async function runPluginStage(turn: Turn, ctx: PipelineContext, stage: PluginSta
     turn.trace.push({ stage, by: 'core', ms: performance.now() - started, note });
   }
   ctx.events.emit('stage', { turn, stage });
+  ctx.signal?.throwIfAborted();
 }
 
 async function runCoreStage(turn: Turn, ctx: PipelineContext, stage: Stage, work: () => Promise<string> | string): Promise<void> {
@@ -125,6 +128,7 @@ async function runCoreStage(turn: Turn, ctx: PipelineContext, stage: Stage, work
   const note = await work();
   turn.trace.push({ stage, by: 'core', ms: performance.now() - started, note });
   ctx.events.emit('stage', { turn, stage });
+  ctx.signal?.throwIfAborted();
 }
 
 /** Removes the scores `plugin` declares from every candidate (a half-scored turn must not be compared). */

@@ -52,13 +52,18 @@ export class SentenceStream {
     private readonly plugins: readonly Plugin[],
     private readonly sink: ReplyStream,
     private readonly logger?: Logger,
-  ) {}
+    /** The turn's own abort (its deadline): it stops the stream and fails the run with the signal's reason. */
+    private readonly turnSignal?: AbortSignal,
+  ) {
+    turnSignal?.addEventListener('abort', () => this.abort.abort(turnSignal.reason), { once: true });
+  }
 
   async run(): Promise<StreamOutcome> {
     let generated: GeneratedCandidate | undefined;
     try {
       [generated] = await this.engine.generate(this.turn.promptTokens, this.turn.decoding, { signal: this.abort.signal, onToken: (token) => this.onToken(token) });
     } catch (error) {
+      this.turnSignal?.throwIfAborted();
       // Our own abort (a rejected sentence, a failed check) is not the engine's failure.
       if (!this.abort.signal.aborted) throw error;
     }
@@ -111,6 +116,8 @@ export class SentenceStream {
       this.abort.abort(error);
       return;
     }
+    // Stopped while the check ran (the turn's deadline passed): nothing more is shown.
+    if (this.abort.signal.aborted) return;
     this.shown = text;
     this.shownSentences++;
     this.show(text.trimEnd());

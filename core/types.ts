@@ -2,6 +2,7 @@
  * The contracts of banter. Plugins and adapters depend on these types only (and on core's
  * helpers); core never imports a plugin or an adapter: they are registered from config.
  */
+import type { AdmissionOverrides } from './admission/admission.js';
 import type { DecodeOptions, DialogueEngine, EngineOptions } from './engine/types.js';
 import type { EventBus } from './events.js';
 import type { PluginError } from './errors.js';
@@ -86,8 +87,12 @@ export interface Candidate {
   total?: number;
 }
 
-/** `busy`, `rate-limited` and `dropped` (never delivered) come from admission (core/admission); none is stored in history. */
-export type ReplyKind = 'model' | 'fallback' | 'command' | 'refusal' | 'evidence' | 'error' | 'busy' | 'rate-limited' | 'dropped';
+/**
+ * `busy`, `rate-limited`, `deadline` (a turn took too long), `dropped` and `merged` (both never
+ * delivered: `merged` is a message the `debounce` policy folded into its burst's turn) come from
+ * admission (core/admission); none is stored in history.
+ */
+export type ReplyKind = 'model' | 'fallback' | 'command' | 'refusal' | 'evidence' | 'error' | 'busy' | 'rate-limited' | 'deadline' | 'dropped' | 'merged';
 
 export interface Reply {
   text: string;
@@ -146,6 +151,8 @@ export interface Preset {
   /** Per-plugin overrides, keyed by plugin name (e.g. `safety: { thresholds: {...} }`). */
   plugins: Record<string, unknown>;
   selection: { weights: Record<string, number>; fallback?: string };
+  /** Overrides of the bot's `admission` settings for conversations in this role (caps, policy, rates, deadline). */
+  admission?: AdmissionOverrides;
   /** The file it came from, for messages. */
   file?: string;
 }
@@ -316,4 +323,6 @@ export interface BotEvents {
   'engine:progress': { model: string; message: string; fraction?: number };
   /** Admission turned a message away (a cap or a rate limit); `reply` is what the user got (`dropped`: nothing). */
   'admission:refused': { message: IncomingMessage; reason: 'conversation' | 'user' | 'total' | 'rate'; reply: Reply };
+  /** A turn passed its deadline (`admission.turnDeadlineMs`): the user got `reply` (kind `deadline`) and the turn was aborted. */
+  'admission:deadline': { message: IncomingMessage; reply: Reply; ms: number };
 }

@@ -42,7 +42,7 @@ export interface AccessPolicy {
   accessToken?: string;
 }
 
-export type AccessDecision = { ok: true } | { ok: false; status: 401 | 403; reason: string };
+export type AccessDecision = { ok: true } | { ok: false; status: 401 | 403 | 429; reason: string };
 
 /**
  * Checks a request (page load or WebSocket upgrade). `needsToken` is false for the static assets,

@@ -19,6 +19,8 @@ export interface WebConfig {
   shareConversations?: boolean;
   /** Show one-candidate replies as they are written (sentence by sentence, each checked first). */
   stream?: boolean;
+  /** Open WebSockets one remote address may hold; more are refused (429). 0: no cap. */
+  maxSocketsPerAddress?: number;
 }
 
 export interface ResolvedWebConfig {
@@ -30,12 +32,14 @@ export interface ResolvedWebConfig {
   maxBufferedBytes: number;
   shareConversations: boolean;
   stream: boolean;
+  maxSocketsPerAddress: number;
 }
 
 export const DEFAULT_PORT = 8787;
 export const DEFAULT_HOST = '127.0.0.1';
 export const DEFAULT_MAX_FRAME_BYTES = 64 * 1024;
 export const DEFAULT_MAX_BUFFERED_BYTES = 1024 * 1024;
+export const DEFAULT_MAX_SOCKETS_PER_ADDRESS = 32;
 
 export const configSchema: JSONSchema = {
   title: 'banter web chat adapter',
@@ -78,6 +82,12 @@ export const configSchema: JSONSchema = {
       default: true,
       description: 'Show a one-candidate reply as it is written, sentence by sentence (each checked by the plugins first). Turns with several candidates show their progress instead.',
     },
+    maxSocketsPerAddress: {
+      type: 'integer',
+      minimum: 0,
+      default: DEFAULT_MAX_SOCKETS_PER_ADDRESS,
+      description: 'Open WebSockets one remote address may hold; more are refused with 429. 0: no cap. (Messages are capped per user by the bot\'s admission settings.)',
+    },
   },
 };
 
@@ -99,6 +109,8 @@ export function resolveWebConfig(input: WebConfig | undefined): ResolvedWebConfi
   if (accessToken !== undefined && accessToken.length < 8) {
     throw new WebConfigError('adapters.web.accessToken must be at least 8 characters; leave it empty for no token');
   }
+  const maxSocketsPerAddress = config.maxSocketsPerAddress ?? DEFAULT_MAX_SOCKETS_PER_ADDRESS;
+  if (!Number.isInteger(maxSocketsPerAddress) || maxSocketsPerAddress < 0) throw new WebConfigError('adapters.web.maxSocketsPerAddress must be a whole number (0: no cap)');
   const host = config.host ?? DEFAULT_HOST;
   // Reachable by name from elsewhere, a page without a token is open to DNS rebinding and to the network.
   if (!isLoopbackHost(host) && accessToken === undefined) {
@@ -115,5 +127,6 @@ export function resolveWebConfig(input: WebConfig | undefined): ResolvedWebConfi
     maxBufferedBytes,
     shareConversations: config.shareConversations ?? false,
     stream: config.stream ?? true,
+    maxSocketsPerAddress,
   };
 }

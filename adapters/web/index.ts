@@ -9,7 +9,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import { conversationKey } from '../../core/index.js';
 import type { Adapter, BotHost, ConversationAddress, IncomingMessage, Reply, ReplyStream } from '../../core/index.js';
-import { checkAccess, requestUrl, type AccessPolicy } from './access.js';
+import { checkAccess, requestUrl, type AccessDecision, type AccessPolicy } from './access.js';
 import { loadAssets, type Asset } from './assets.js';
 import { configSchema, resolveWebConfig, type ResolvedWebConfig, type WebConfig } from './config.js';
 import { ConversationHub } from './hub.js';
@@ -22,15 +22,18 @@ export type { TurnTrace, CandidateTrace } from './trace.js';
 
 const PLATFORM = 'web';
 const SOCKET_PATH = '/ws';
-/** Messages one client may have waiting for the bot, all its sockets together; more are refused so one browser cannot flood the queue. */
-const MAX_PENDING_PER_CLIENT = 8;
 /** The cookie naming a browser: its conversations are its own (unless shared by config). */
 const CLIENT_COOKIE = 'banter_client';
 const CLIENT_ID = /^[A-Za-z0-9_-]{16,64}$/;
 
-/** One browser (by its cookie) or, without the cookie, one connection. */
+/**
+ * One connection's identity. `id` names its conversations: the browser (its cookie) or, without
+ * the cookie, this connection alone. `user` is who the bot's admission limits count: the browser,
+ * or for cookie-less connections their remote address, so opening more sockets buys no more turns.
+ */
 interface Client {
   id: string;
+  user: string;
 }
 
 export class WebAdapter implements Adapter<WebConfig> {
@@ -47,8 +50,8 @@ export class WebAdapter implements Adapter<WebConfig> {
   private readonly unsubscribers: (() => void)[] = [];
   /** Errors of turns that failed, kept until `turn:end` sends the trace. */
   private readonly turnErrors = new Map<string, unknown>();
-  /** Messages waiting for the bot, per client (all its sockets together). */
-  private readonly pending = new Map<string, number>();
+  /** Open sockets per remote address, against `maxSocketsPerAddress`. */
+  private readonly socketsPerAddress = new Map<string, number>();
   private address?: string;
 
   /** The page's address, without the access token (a secret: add `?token=` to open it). Available once started. */
@@ -118,7 +121,7 @@ export class WebAdapter implements Adapter<WebConfig> {
       server.closeAllConnections();
       await done;
     }
-    this.pending.clear();
+    this.socketsPerAddress.clear();
     this.turnErrors.clear();
   }
 
@@ -148,12 +151,17 @@ export class WebAdapter implements Adapter<WebConfig> {
   private upgrade(request: HttpRequest, socket: Duplex, head: Buffer, policy: AccessPolicy): void {
     socket.on('error', (error) => this.bot?.logger.debug({ err: error }, 'web: socket error during upgrade'));
     const path = requestUrl(request)?.pathname;
-    const access: ReturnType<typeof checkAccess> =
+    const access: AccessDecision =
       path === SOCKET_PATH ? checkAccess(request, policy, true) : { ok: false, status: 403, reason: `No WebSocket at ${path ?? "that address"}.` };
-    if (!access.ok) {
-      this.bot?.logger.warn({ remote: request.socket.remoteAddress, status: access.status }, `web: refused a WebSocket: ${access.reason}`);
-      const body = access.reason;
-      const status = access.status === 401 ? '401 Unauthorized' : '403 Forbidden';
+    const cap = this.config?.maxSocketsPerAddress ?? 0;
+    const decision: AccessDecision =
+      access.ok && cap > 0 && (this.socketsPerAddress.get(remoteAddress(request)) ?? 0) >= cap
+        ? { ok: false, status: 429, reason: `Too many connections from your address (at most ${cap}); close another tab and reload.` }
+        : access;
+    if (!decision.ok) {
+      this.bot?.logger.warn({ remote: request.socket.remoteAddress, status: decision.status }, `web: refused a WebSocket: ${decision.reason}`);
+      const body = decision.reason;
+      const status = { 401: '401 Unauthorized', 403: '403 Forbidden', 429: '429 Too Many Requests' }[decision.status];
       socket.end(
         `HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
       );
@@ -164,7 +172,10 @@ export class WebAdapter implements Adapter<WebConfig> {
 
   private onConnection(socket: WebSocket, request: HttpRequest): void {
     const bot = this.requireBot();
-    this.clients.set(socket, { id: clientCookie(request) ?? newClientId() });
+    const address = remoteAddress(request);
+    const cookie = clientCookie(request);
+    this.clients.set(socket, { id: cookie ?? newClientId(), user: cookie ?? `address:${address}` });
+    this.socketsPerAddress.set(address, (this.socketsPerAddress.get(address) ?? 0) + 1);
     socket.on('error', (error: Error & { code?: string }) => {
       // ws has already closed the socket (1009 for an oversized frame); the page explains the code.
       if (error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
@@ -173,7 +184,12 @@ export class WebAdapter implements Adapter<WebConfig> {
         bot.logger.warn({ err: error }, 'web: WebSocket error');
       }
     });
-    socket.on('close', () => this.hub.drop(socket));
+    socket.on('close', () => {
+      this.hub.drop(socket);
+      const left = (this.socketsPerAddress.get(address) ?? 1) - 1;
+      if (left > 0) this.socketsPerAddress.set(address, left);
+      else this.socketsPerAddress.delete(address);
+    });
     socket.on('message', (data, isBinary) => this.onFrame(socket, data, isBinary));
     this.hub.send(socket, {
       type: 'welcome',
@@ -210,11 +226,11 @@ export class WebAdapter implements Adapter<WebConfig> {
       case 'join':
         return this.sendConversation(address, frame.conversation);
       case 'say':
-        return this.ask(socket, client, address, frame.conversation, frame.text, true);
+        return this.ask(client, address, frame.conversation, frame.text, true);
       case 'preset':
-        return this.ask(socket, client, address, frame.conversation, `/preset ${frame.name}`, false);
+        return this.ask(client, address, frame.conversation, `/preset ${frame.name}`, false);
       case 'reset':
-        return this.ask(socket, client, address, frame.conversation, '/reset', false);
+        return this.ask(client, address, frame.conversation, '/reset', false);
       case 'feedback': {
         const outcome = await this.requireBot().rate({ turnId: frame.turnId, rating: frame.rating, reason: frame.reason, user: { id: userId(client) }, address });
         // Every tab of the conversation shows the rating it now has.
@@ -229,29 +245,19 @@ export class WebAdapter implements Adapter<WebConfig> {
    * shows it (sentence by sentence, each checked first); `deliver` sends the finished reply, which
    * replaces what was streamed (a fallback, citations), with what the page needs to rate it.
    */
-  private async ask(socket: WebSocket, client: Client, address: ConversationAddress, conversation: string, text: string, echo: boolean): Promise<void> {
+  private async ask(client: Client, address: ConversationAddress, conversation: string, text: string, echo: boolean): Promise<void> {
     const bot = this.requireBot();
-    const waiting = this.pending.get(client.id) ?? 0;
-    if (waiting >= MAX_PENDING_PER_CLIENT) {
-      return this.hub.send(socket, { type: 'error', conversation, message: 'Too many messages are waiting for an answer; wait for the replies.' });
-    }
-    this.pending.set(client.id, waiting + 1);
     const id = randomUUID();
     const room = conversationKey(address);
-    // Whoever passed the loopback/token checks runs this bot; `id` is the browser, across its sockets.
+    // Whoever passed the loopback/token checks runs this bot. The bot's admission caps count `user`
+    // (the browser across its sockets, or a cookie-less address) and answer beyond them with a busy notice.
     const message: IncomingMessage = { ...address, user: { id: userId(client), name: 'you', isAdmin: true }, text, id };
-    try {
-      if (echo) this.hub.broadcast(room, { type: 'user', conversation, text });
-      const reply = await bot.handle(message, async (finished) => this.sendReply(room, conversation, id, finished), {
-        stream: this.config?.stream ? this.replyStream(room, conversation, id) : undefined,
-      });
-      // After the command's answer has arrived, so the page shows it above the redrawn conversation.
-      if (reply.kind === 'command') await this.sendConversation(address, conversation);
-    } finally {
-      const left = (this.pending.get(client.id) ?? 1) - 1;
-      if (left > 0) this.pending.set(client.id, left);
-      else this.pending.delete(client.id);
-    }
+    if (echo) this.hub.broadcast(room, { type: 'user', conversation, text });
+    const reply = await bot.handle(message, async (finished) => this.sendReply(room, conversation, id, finished), {
+      stream: this.config?.stream ? this.replyStream(room, conversation, id) : undefined,
+    });
+    // After the command's answer has arrived, so the page shows it above the redrawn conversation.
+    if (reply.kind === 'command') await this.sendConversation(address, conversation);
   }
 
   private async sendConversation(address: ConversationAddress, id: string): Promise<void> {
@@ -350,9 +356,14 @@ function clientCookie(request: HttpRequest): string | undefined {
   return undefined;
 }
 
-/** The person behind a browser, as the bot sees them (messages and ratings alike). */
+/** The person behind a browser (or a cookie-less address), as the bot sees them (messages and ratings alike). */
 function userId(client: Client): string {
-  return `web:${client.id}`;
+  return `web:${client.user}`;
+}
+
+/** The connection's remote address, IPv4-mapped IPv6 written as IPv4 so both spellings count as one. */
+function remoteAddress(request: HttpRequest): string {
+  return (request.socket.remoteAddress ?? 'unknown').replace(/^::ffff:/, '');
 }
 
 function newClientId(): string {

@@ -6,21 +6,34 @@
  */
 import type { AdmissionState } from './state.js';
 
-export type OverflowPolicy = 'busy' | 'drop';
+/** Beyond a cap: `busy` answers `busyText`, `drop` answers nothing; `debounce` also merges bursts (see core/admission/burst.ts) and answers like `busy`. */
+export type OverflowPolicy = 'busy' | 'drop' | 'debounce';
 
 export interface AdmissionConfig {
   /** Turns waiting or running per conversation, per user and overall; 0 means no cap. */
   maxPerConversation: number;
   maxPerUser: number;
   maxTotal: number;
-  /** Beyond a cap: `busy` answers `busyText`; `drop` answers nothing (logged and evented). */
+  /** Beyond a cap: `busy` (and `debounce`) answer `busyText`; `drop` answers nothing (logged and evented). */
   policy: OverflowPolicy;
   busyText: string;
   /** Token buckets: burst size and refill per second; a capacity of 0 turns the limit off. */
   userRate: { capacity: number; perSecond: number };
   channelRate: { capacity: number; perSecond: number };
   rateLimitedText: string;
+  /** Policy `debounce`: one user's messages in one conversation that come within `windowMs` of each other (at most `maxMessages`) make one turn. */
+  debounce: { windowMs: number; maxMessages: number };
+  /** From admission to delivery, a turn may take this long; then the user gets `deadlineText` and the turn is aborted. 0: no deadline. */
+  turnDeadlineMs: number;
+  deadlineText: string;
 }
+
+/** What a preset may override: any field, and any field of the nested ones. */
+export type AdmissionOverrides = Partial<Omit<AdmissionConfig, 'userRate' | 'channelRate' | 'debounce'>> & {
+  userRate?: Partial<AdmissionConfig['userRate']>;
+  channelRate?: Partial<AdmissionConfig['channelRate']>;
+  debounce?: Partial<AdmissionConfig['debounce']>;
+};
 
 export const DEFAULT_ADMISSION: AdmissionConfig = {
   maxPerConversation: 8,
@@ -31,7 +44,22 @@ export const DEFAULT_ADMISSION: AdmissionConfig = {
   userRate: { capacity: 0, perSecond: 1 },
   channelRate: { capacity: 0, perSecond: 5 },
   rateLimitedText: "You're sending messages faster than I can answer — please slow down a little.",
+  debounce: { windowMs: 1500, maxMessages: 5 },
+  turnDeadlineMs: 60_000,
+  deadlineText: "Sorry, that took me too long to answer — please try again.",
 };
+
+/** The bot's admission settings with a preset's overrides on top (nested sections field by field). */
+export function mergeAdmission(base: AdmissionConfig, overrides: AdmissionOverrides | undefined): AdmissionConfig {
+  if (!overrides) return base;
+  return {
+    ...base,
+    ...overrides,
+    userRate: { ...base.userRate, ...overrides.userRate },
+    channelRate: { ...base.channelRate, ...overrides.channelRate },
+    debounce: { ...base.debounce, ...overrides.debounce },
+  };
+}
 
 /** Who a message counts against. */
 export interface AdmissionSubject {
@@ -77,7 +105,7 @@ export class Admission {
       held.push(key);
       if (count > cap) {
         await release();
-        return { admitted: false, refusal: { reason, text: config.policy === 'busy' ? config.busyText : undefined } };
+        return { admitted: false, refusal: { reason, text: config.policy === 'drop' ? undefined : config.busyText } };
       }
     }
     let released = false;

@@ -18,6 +18,7 @@ interface PresetFile {
   decoding: Preset['decoding'];
   plugins: Record<string, unknown>;
   selection: Preset['selection'];
+  admission?: Preset['admission'];
 }
 
 /** The built-in presets folder, then the config's own folders (resolved against the config's folder). */
@@ -99,6 +100,7 @@ async function readPreset(file: string): Promise<Preset> {
     decoding: preset.decoding,
     plugins: preset.plugins,
     selection: preset.selection,
+    ...(preset.admission ? { admission: preset.admission } : {}),
     file,
   };
 }

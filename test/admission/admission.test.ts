@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { Admission, DEFAULT_ADMISSION, MemoryAdmissionState, type AdmissionConfig } from '../../core/admission/index.js';
+import { Admission, Burst, DEFAULT_ADMISSION, mergeAdmission, MemoryAdmissionState, type AdmissionConfig } from '../../core/admission/index.js';
 import { loadConfig } from '../../core/config/load.js';
 
 const subject = (conversation: string, user = 'u1', channel = 'c1') => ({ conversation, user, channel });
@@ -79,4 +79,38 @@ describe('MemoryAdmissionState', () => {
 
 test('the config schema defaults are DEFAULT_ADMISSION', async () => {
   expect((await loadConfig(undefined, { env: {} })).config.admission).toEqual(DEFAULT_ADMISSION);
+});
+
+test("a preset's overrides merge over the bot's field by field, nested sections too", () => {
+  const merged = mergeAdmission(DEFAULT_ADMISSION, { maxPerUser: 2, userRate: { capacity: 3 }, debounce: { windowMs: 400 } });
+  expect(merged).toEqual({ ...DEFAULT_ADMISSION, maxPerUser: 2, userRate: { capacity: 3, perSecond: 1 }, debounce: { windowMs: 400, maxMessages: 5 } });
+  expect(mergeAdmission(DEFAULT_ADMISSION, undefined)).toBe(DEFAULT_ADMISSION);
+});
+
+describe('Burst', () => {
+  const entry = (text: string) => ({ text });
+
+  test('takes messages up to maxMessages and maxLength, and nothing once sealed or closed', async () => {
+    const burst = new Burst(entry('hello'), { windowMs: 60_000, maxMessages: 3, maxLength: 12 });
+    expect(burst.offer(entry('there'))).toBe(true); // "hello\nthere": 11 characters
+    expect(burst.offer(entry('x'))).toBe(false); // 13 > 12
+    const sealed = new Burst(entry('a'), { windowMs: 60_000, maxMessages: 3, maxLength: 100 });
+    sealed.seal();
+    expect(sealed.offer(entry('b'))).toBe(false);
+    // Sealed, it closes without waiting for its window.
+    expect((await sealed.close()).map((e) => e.text)).toEqual(['a']);
+    const full = new Burst(entry('1'), { windowMs: 60_000, maxMessages: 2, maxLength: 100 });
+    const closing = full.close();
+    expect(full.offer(entry('2'))).toBe(true);
+    expect((await closing).map((e) => e.text)).toEqual(['1', '2']);
+    expect(full.offer(entry('3'))).toBe(false);
+  });
+
+  test('closes once its window passes without a new message', async () => {
+    let now = 0;
+    const burst = new Burst(entry('only'), { windowMs: 5, maxMessages: 5, maxLength: 100 }, () => now);
+    now = 10;
+    expect((await burst.close()).map((e) => e.text)).toEqual(['only']);
+    expect(burst.offer(entry('late'))).toBe(false);
+  });
 });

@@ -156,7 +156,7 @@ describe('presetDirs and checkConfig', () => {
     });
     const file = join(dir, 'bot.yaml');
     const messages = (await checkConfig(file)).map((problem) => problem.message);
-    expect(messages).toContainEqual(`${join(dir, 'roles/bad-preset.yaml')}: /colour: expected one of name, description, persona, greeting, knowledge, decoding, plugins, selection (unknown property)`);
+    expect(messages).toContainEqual(`${join(dir, 'roles/bad-preset.yaml')}: /colour: expected one of name, description, persona, greeting, knowledge, decoding, plugins, selection, admission (unknown property)`);
     expect(messages.find((message) => message.startsWith(`${file}: /presets/default: expected one of the presets `))).toMatch(/got "nowhere-preset"$/);
     expect(messages.find((message) => message.startsWith(`${file}: /presets/routes/slack:C1: `))).toMatch(/got "ghost-preset"$/);
     expect(messages.some((message) => message.includes('/presets/routes/web'))).toBe(false);

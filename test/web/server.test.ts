@@ -10,13 +10,12 @@ import { makeTestBot } from '../helpers/bot.js';
 import { FaultyStore } from '../helpers/faulty-store.js';
 import { openFeedbackStore } from '../../core/feedback/index.js';
 import type { Plugin } from '../../core/types.js';
-import { FrameClient, inspectorProbe, NUM_CANDIDATES, SCRIPTED, startWebBot, stopWebBot, upgradeRefusal, type WebBot } from './support.js';
+import { FrameClient, inspectorProbe, NUM_CANDIDATES, SCRIPTED, startWebBot, endWebTest, stopWebBot, upgradeRefusal, type WebBot } from './support.js';
 
 let web: WebBot | undefined;
 const clients: FrameClient[] = [];
 afterEach(async () => {
-  for (const client of clients.splice(0)) client.close();
-  await stopWebBot(web);
+  await endWebTest(clients, web);
   web = undefined;
 });
 
@@ -398,14 +397,15 @@ describe('web adapter: bad input', () => {
     expect(client.socket.readyState).toBe(WebSocket.OPEN);
   });
 
-  it('refuses messages beyond the ones already waiting for the bot', async () => {
+  it('answers messages beyond the ones already waiting for the bot with a busy notice', async () => {
     web = await startWebBot();
     const client = await connect(web.socketUrl);
     for (let i = 0; i < 10; i++) client.send({ type: 'say', conversation: 'flood', text: `message ${i}` });
-    expect((await client.take('error')).message).toMatch(/Too many messages are waiting/);
-    expect((await client.take('error')).message).toMatch(/Too many messages are waiting/);
+    // The bot's admission caps a conversation at 8 waiting turns (admission.maxPerConversation).
+    expect(await client.take('reply-end', (f) => f.kind === 'busy')).toMatchObject({ conversation: 'flood', text: expect.stringMatching(/busy/) });
+    expect(await client.take('reply-end', (f) => f.kind === 'busy')).toMatchObject({ conversation: 'flood' });
     for (let i = 0; i < 8; i++) await client.take('trace');
-    expect(client.pending().filter((f) => f.type === 'error')).toEqual([]);
+    expect(client.pending().filter((f) => f.type === 'error' || (f.type === 'reply-end' && f.kind === 'busy'))).toEqual([]);
     expect((await stored(web.bot, 'flood')).history).toHaveLength(16);
   });
 

@@ -2,6 +2,7 @@
 import { resolve } from 'node:path';
 import { WebSocket } from 'ws';
 import type { Bot } from '../../core/bot.js';
+import type { AdmissionState } from '../../core/admission/index.js';
 import type { FeedbackStore } from '../../core/feedback/index.js';
 import type { HistoryStore } from '../../core/history/store.js';
 import type { Plugin } from '../../core/types.js';
@@ -39,7 +40,7 @@ export interface WebBot {
 export async function startWebBot(
   web: WebConfig = {},
   plugins: Plugin[] = [],
-  options: { shippedPlugins?: boolean; history?: HistoryStore; feedback?: FeedbackStore; config?: ConfigOverrides } = {},
+  options: { shippedPlugins?: boolean; history?: HistoryStore; feedback?: FeedbackStore; config?: ConfigOverrides; admissionState?: AdmissionState } = {},
 ): Promise<WebBot> {
   const shipped = (await loadConfig()).config.plugins;
   const bot = await makeTestBot(
@@ -49,7 +50,7 @@ export async function startWebBot(
       plugins: options.shippedPlugins ? {} : Object.fromEntries(Object.keys(shipped).map((name) => [name, false])),
       ...options.config,
     },
-    { plugins, adapters: [], history: options.history, feedback: options.feedback, saveRetryDelaysMs: [1] },
+    { plugins, adapters: [], history: options.history, feedback: options.feedback, saveRetryDelaysMs: [1], admissionState: options.admissionState },
   );
   const adapter = createWebAdapter();
   try {
@@ -62,6 +63,12 @@ export async function startWebBot(
   const url = web.accessToken ? `${adapter.url}?token=${encodeURIComponent(web.accessToken)}` : adapter.url;
   const page = new URL(url);
   return { bot, adapter, url, socketUrl: `ws://${page.host}/ws` };
+}
+
+/** After a test: closes its clients (emptying the list) and stops its bot. */
+export async function endWebTest(clients: FrameClient[], web: WebBot | undefined): Promise<void> {
+  for (const client of clients.splice(0)) client.close();
+  await stopWebBot(web);
 }
 
 export async function stopWebBot(web: WebBot | undefined): Promise<void> {

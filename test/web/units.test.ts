@@ -88,7 +88,7 @@ describe('access checks', () => {
 describe('resolveWebConfig', () => {
   it('defaults to loopback on 8787, loopback clients only', () => {
     expect(resolveWebConfig(undefined)).toEqual({
-      port: 8787, host: '127.0.0.1', accessToken: undefined, maxFrameBytes: 65536, allowRemote: false, maxBufferedBytes: 1024 * 1024, shareConversations: false, stream: true,
+      port: 8787, host: '127.0.0.1', accessToken: undefined, maxFrameBytes: 65536, allowRemote: false, maxBufferedBytes: 1024 * 1024, shareConversations: false, stream: true, maxSocketsPerAddress: 32,
     });
   });
 
@@ -101,6 +101,7 @@ describe('resolveWebConfig', () => {
   it('refuses values that cannot work', () => {
     expect(() => resolveWebConfig({ port: 70000 })).toThrow(/port must be an integer from 0 to 65535/);
     expect(() => resolveWebConfig({ maxFrameBytes: 10 })).toThrow(/at least 1024/);
+    expect(() => resolveWebConfig({ maxSocketsPerAddress: -1 })).toThrow(/maxSocketsPerAddress must be a whole number/);
     expect(() => resolveWebConfig({ accessToken: 'abc' })).toThrow(/at least 8 characters/);
     expect(() => resolveWebConfig({ accessToken: 'abc' })).not.toThrow(/abc/);
     // Bound where other machines (or a rebound DNS name) can reach it, the chat needs a token.
