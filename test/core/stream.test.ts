@@ -10,7 +10,7 @@ import type { Bot } from '../../core/bot.js';
 import { createLogger } from '../../core/log.js';
 import { sentenceEnds } from '../../core/stream.js';
 import type { IncomingMessage, Plugin, Reply, Turn } from '../../core/types.js';
-import { makeTestBot } from '../helpers/bot.js';
+import { makeTestBot, PLAIN_PRESETS } from '../helpers/bot.js';
 
 export const SCRIPT_MODEL = resolve(import.meta.dirname, '../fixtures/tiny-gpt2-script');
 const SCRIPT = Object.fromEntries((JSON.parse(readFileSync(resolve(SCRIPT_MODEL, 'expected.json'), 'utf8')) as { message: string; reply: string }[]).map((s) => [s.message, s.reply]));
@@ -54,7 +54,7 @@ describe('streaming through the bot', () => {
   let turns: Turn[];
   const seen: { text: string; sentence: string }[] = [];
   beforeAll(async () => {
-    bot = await makeTestBot({ engine: { model: SCRIPT_MODEL } as never, decoding: GREEDY as never }, { plugins: [noInsults(seen)] });
+    bot = await makeTestBot({ engine: { model: SCRIPT_MODEL } as never, presets: PLAIN_PRESETS, decoding: GREEDY as never }, { plugins: [noInsults(seen)] });
     turns = [];
     bot.events.on('turn:end', ({ turn }) => turns.push(turn));
   });
@@ -105,7 +105,7 @@ describe('streaming through the bot', () => {
     const reply = await bot.handle({ ...message('tell me a story') }, undefined, { stream: { update: (text) => void updates.push(text) } });
     expect(reply.kind).toBe('model');
     expect(updates.length).toBeGreaterThan(0);
-    const several = await makeTestBot({ engine: { model: SCRIPT_MODEL } as never, decoding: { ...GREEDY, strategy: 'sample', numCandidates: 3, seed: 1 } as never });
+    const several = await makeTestBot({ engine: { model: SCRIPT_MODEL } as never, presets: PLAIN_PRESETS, decoding: { ...GREEDY, strategy: 'sample', numCandidates: 3, seed: 1 } as never });
     try {
       const none: string[] = [];
       const answer = await several.handle(message('tell me a story'), undefined, { stream: { update: (text) => void none.push(text) } });
@@ -123,7 +123,7 @@ describe('streaming failures', () => {
     const logger = createLogger('error', { name: 'test' });
     logger.error = ((...args: unknown[]) => void logged.push(JSON.stringify(args, (_k, v: unknown) => (v instanceof Error ? v.message : v)))) as typeof logger.error;
     const broken: Plugin = { name: 'broken', checkPartial: () => Promise.reject(new Error('checker crashed')) };
-    const bot = await makeTestBot({ engine: { model: SCRIPT_MODEL } as never, decoding: GREEDY as never }, { plugins: [broken], logger });
+    const bot = await makeTestBot({ engine: { model: SCRIPT_MODEL } as never, presets: PLAIN_PRESETS, decoding: GREEDY as never }, { plugins: [broken], logger });
     try {
       const { updates, reply } = await streamed(bot, 'tell me a story');
       expect(updates).toEqual([]);
@@ -138,7 +138,7 @@ describe('streaming failures', () => {
     const logged: string[] = [];
     const logger = createLogger('error', { name: 'test' });
     logger.error = ((...args: unknown[]) => void logged.push(JSON.stringify(args, (_k, v: unknown) => (v instanceof Error ? v.message : v)))) as typeof logger.error;
-    const bot = await makeTestBot({ engine: { model: SCRIPT_MODEL } as never, decoding: GREEDY as never }, { logger });
+    const bot = await makeTestBot({ engine: { model: SCRIPT_MODEL } as never, presets: PLAIN_PRESETS, decoding: GREEDY as never }, { logger });
     try {
       let calls = 0;
       const delivered: Reply[] = [];

@@ -10,6 +10,9 @@ export const FIXTURE_MODEL = resolve(import.meta.dirname, '../fixtures/tiny-gpt2
 
 export type ConfigOverrides = TestBotOverrides;
 
+/** Presets overrides routing every conversation to a preset with no persona and no greeting. */
+export const PLAIN_PRESETS: ConfigOverrides['presets'] = { dirs: [resolve(import.meta.dirname, '../fixtures/presets-plain')], default: 'plain', routes: {} };
+
 /** Builds a bot; `overrides` replace whole top-level sections' fields (shallow per section). */
 export function makeTestBot(overrides: ConfigOverrides = {}, options: BotOptions = {}): Promise<Bot> {
   return createTestBot({ ...overrides, engine: { model: FIXTURE_MODEL, ...overrides.engine } }, options);

@@ -8,7 +8,7 @@ import { selectCandidate, weightedTotal } from '../../core/selection.js';
 import type { Candidate, Turn } from '../../core/types.js';
 import { createBackwardView, DIALOGPT_BACKWARD_FORMAT } from '../../plugins/mmi/backward-view.js';
 import { backwardPair, MmiFormatError } from '../../plugins/mmi/index.js';
-import { FIXTURE_MODEL, makeTestBot } from '../helpers/bot.js';
+import { FIXTURE_MODEL, makeTestBot, PLAIN_PRESETS } from '../helpers/bot.js';
 
 let temp: string;
 let backwardDir: string;
@@ -30,6 +30,7 @@ async function mmiBot(weights: Record<string, number>, mmi: Record<string, unkno
     plugins: { mmi: { model: backwardDir, ...mmi } },
     selection: { weights, fallback: 'fallback' },
     decoding: { numCandidates: 6, seed, maxNewTokens: 8, minNewTokens: 2 },
+    presets: PLAIN_PRESETS, // no greeting: the sources below are the user's turns alone
   });
   const turns: Turn[] = [];
   bot.events.on('candidates', ({ turn }) => turns.push(turn));

@@ -8,7 +8,7 @@ import type { HistoryStore } from '../../core/history/store.js';
 import type { Plugin } from '../../core/types.js';
 import createWebAdapter, { type ServerFrame, type WebAdapter, type WebConfig } from '../../adapters/web/index.js';
 import { loadConfig } from '../../core/config/load.js';
-import { makeTestBot, type ConfigOverrides } from '../helpers/bot.js';
+import { makeTestBot, PLAIN_PRESETS, type ConfigOverrides } from '../helpers/bot.js';
 
 export const PRESETS_DIR = resolve(import.meta.dirname, 'fixtures/presets');
 /** The test bot's decoding numCandidates: the inspector must show exactly this many rows. */
@@ -20,7 +20,7 @@ export const SCRIPT_MODEL = resolve(import.meta.dirname, '../fixtures/tiny-gpt2-
 export const SCRIPTED: ConfigOverrides = {
   engine: { model: SCRIPT_MODEL },
   decoding: { strategy: 'greedy', numCandidates: 1, maxNewTokens: 48, noRepeatNgramSize: 0 },
-  presets: { dirs: [], default: 'default', routes: {} },
+  presets: PLAIN_PRESETS,
 };
 
 export interface WebBot {
