@@ -2,11 +2,13 @@
  * `npm run bench -- load --workers 2 --remote-engine [--sizes 1,8,32] [--messages 3] [--json]`:
  * the bot past one process, end to end through the web chat. Three setups on the shipped config,
  * each size run on all three in turn (so drift in the machine's load hits them alike):
- *   in-process  one bot process running its models itself (memory history), as `npm run bench -- load`;
- *   remote      one bot process, models on `banter engine serve` (loopback), history and coordination in Redis;
- *   N workers   N bot processes on that engine server and Redis, the conversations dealt to them in turn.
- * The network hop's cost per turn is remote's median turn time against in-process's, one conversation
- * at a time (no batching to blur it), in alternating rounds (target <= 10%). Redis: $REDIS_URL, else a redis-server this
+ *   in-process      one bot process running its models itself (memory history), as `npm run bench -- load`;
+ *   remote          one bot process, models on `banter engine serve` (loopback), memory history;
+ *   remote + Redis  the same with history and coordination (lock, fenced writes, admission) in Redis;
+ *   N workers       N bot processes on that engine server and Redis, the conversations dealt to them in turn.
+ * The network hop's cost per turn is remote's median turn time against in-process's, and Redis's
+ * cost remote + Redis's against remote's, one conversation at a time (no batching to blur them), in
+ * rounds that rotate the order (target for the hop: <= 10%). Redis: $REDIS_URL, else a redis-server this
  * starts on a free port. Prints JSON and writes bench/results/load-workers-latest.json.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -24,7 +26,7 @@ import { BotProcess } from './bot-process.js';
 import { converse } from './conversation.js';
 
 /** The hop measure: rounds alternating in-process and remote, each one conversation saying this many lines. */
-const HOP_ROUNDS = 4;
+const HOP_ROUNDS = 6;
 const HOP_TURNS_PER_ROUND = 8;
 
 interface SetupFigures {
@@ -105,12 +107,14 @@ export async function workersCommand(args: string[]): Promise<void> {
   const store = `${redis.url.replace(/\/\d*$/, '')}/9`;
   say('starting banter engine serve (the shipped models)');
   const engine = await startEngineServerProcess([]);
-  const shared = { engine: { url: engine.url }, history: { store }, coordination: { leaseMs: 15_000 } };
+  const remoteEngine = { engine: { url: engine.url } };
+  const shared = { ...remoteEngine, history: { store }, coordination: { leaseMs: 15_000 } };
   const setups: Record<string, BotProcess[]> = {};
   try {
-    say(`starting the bots: in-process, remote, ${workers} workers`);
+    say(`starting the bots: in-process, remote, remote + Redis, ${workers} workers`);
     setups['in-process'] = [await BotProcess.start(batched)];
-    setups.remote = [await BotProcess.start(batched, shared)];
+    setups.remote = [await BotProcess.start(batched, remoteEngine)];
+    setups['remote + Redis'] = [await BotProcess.start(batched, shared)];
     const workersName = `${workers} workers`;
     setups[workersName] = await Promise.all(Array.from({ length: workers }, () => BotProcess.start(batched, shared)));
     // One turn on every process first: the first session.run of a process pays for graph setup.
@@ -128,16 +132,24 @@ export async function workersCommand(args: string[]): Promise<void> {
       }
       rows.push({ conversations, setups: Object.fromEntries(names.map((name) => [name, figures[name]])) });
     }
-    // The hop: one conversation at a time (nothing batched), in-process and remote alternated.
-    const hopTurns: Record<'in-process' | 'remote', number[]> = { 'in-process': [], remote: [] };
+    // The hop and Redis: one conversation at a time (nothing batched), the order rotated each round.
+    const compared = ['in-process', 'remote', 'remote + Redis'] as const;
+    const hopTurns: Record<(typeof compared)[number], number[]> = { 'in-process': [], remote: [], 'remote + Redis': [] };
     for (let pass = 0; pass < HOP_ROUNDS; pass++) {
-      for (const name of pass % 2 === 0 ? (['in-process', 'remote'] as const) : (['remote', 'in-process'] as const)) {
-        hopTurns[name].push(...(await runSize(setups[name], 1, HOP_TURNS_PER_ROUND, `hop-${name}-${pass}-${Date.now()}`)).latencies);
+      for (const name of [...compared.slice(pass % 3), ...compared.slice(0, pass % 3)]) {
+        hopTurns[name].push(...(await runSize(setups[name], 1, HOP_TURNS_PER_ROUND, `hop-${name.replace(/\W+/g, '-')}-${pass}-${Date.now()}`)).latencies);
       }
     }
-    const [local, remote] = [median(hopTurns['in-process']), median(hopTurns.remote)];
-    const hop = { turns_each: hopTurns.remote.length, in_process_median_ms: round(local, 1), remote_median_ms: round(remote, 1), fraction: round((remote - local) / local, 3) };
-    say(`network hop: in-process ${hop.in_process_median_ms} ms, remote ${hop.remote_median_ms} ms per turn (${round(hop.fraction * 100, 1)}%)`);
+    const [local, remote, coordinated] = compared.map((name) => median(hopTurns[name]));
+    const hop = {
+      turns_each: hopTurns.remote.length,
+      in_process_median_ms: round(local, 1),
+      remote_median_ms: round(remote, 1),
+      fraction: round((remote - local) / local, 3),
+      remote_with_redis_median_ms: round(coordinated, 1),
+      redis_fraction: round((coordinated - remote) / local, 3),
+    };
+    say(`network hop: in-process ${hop.in_process_median_ms} ms, remote ${hop.remote_median_ms} ms per turn (${round(hop.fraction * 100, 1)}%); with Redis ${hop.remote_with_redis_median_ms} ms`);
     const report = {
       benchmark: 'load-workers',
       date: new Date().toISOString(),
@@ -145,11 +157,11 @@ export async function workersCommand(args: string[]): Promise<void> {
       workload:
         `N conversations at once, each its own WebSocket to a web chat, saying ${messages} messages one after another, through the shipped bot config ` +
         `(${config.engine.model.split('/').at(-1)}, ${config.decoding.numCandidates} candidates up to ${config.decoding.maxNewTokens} tokens, plugins ${Object.keys(config.plugins).join(', ')}); ` +
-        `in-process: one bot running its models; remote: one bot on banter engine serve (loopback) with Redis history and coordination; ` +
+        `in-process: one bot running its models; remote: one bot on banter engine serve (loopback); remote + Redis: the same with history and coordination in Redis; ` +
         `${workers} workers: ${workers} such bots, conversations dealt in turn; every process on this machine`,
       settings: { workers, sizes, messages, max_concurrent_generations: batched },
       sizes: rows,
-      network_hop_per_turn: { ...hop, target: '<= 0.10 of the in-process turn time (one conversation at a time)' },
+      network_hop_per_turn: { ...hop, target: 'fraction <= 0.10 of the in-process turn time (one conversation at a time); redis_fraction: what Redis coordination adds, as a fraction of the same' },
     };
     const json = `${JSON.stringify(report, null, 2)}\n`;
     await writeFile(join(packageRoot(), 'bench', 'results', 'load-workers-latest.json'), json);
