@@ -15,7 +15,6 @@ export interface CoordinationConfig {
   lockWaitMs: number;
 }
 
-export const DEFAULT_COORDINATION: CoordinationConfig = { leaseMs: 15_000, lockWaitMs: 120_000 };
 
 /**
  * A conversation's lock, held by this process while one turn runs and renewed in the background.
