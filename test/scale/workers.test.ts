@@ -111,8 +111,8 @@ function pairsOf(history: HistoryTurn[]): [string, string][] {
 }
 
 describe.skipIf(!REDIS_URL && !process.env.CI)('two workers and an engine server on one Redis (real processes)', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'banter-scale-'));
-  const probeFile = join(dir, 'turns.log');
+  let dir: string;
+  let probeFile: string;
   const redisUrl = `${(REDIS_URL ?? '').replace(/\/\d*$/, '')}/14`;
   let enginePort: number;
   let engine: RunningChild | undefined;
@@ -155,6 +155,8 @@ describe.skipIf(!REDIS_URL && !process.env.CI)('two workers and an engine server
 
   beforeAll(async () => {
     if (!REDIS_URL) throw new Error('REDIS_URL is not set: under CI the scale test needs the Redis that .ci/run starts');
+    dir = mkdtempSync(join(tmpdir(), 'banter-scale-'));
+    probeFile = join(dir, 'turns.log');
     const tsc = spawnSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT, encoding: 'utf8' });
     if (tsc.status !== 0) throw new Error(`npx tsc -p tsconfig.build.json failed:\n${tsc.stdout}${tsc.stderr}`);
     writeFileSync(
@@ -187,7 +189,7 @@ export default () => ({
     await engine?.exited;
     await history?.close();
     await standIn?.close();
-    rmSync(dir, { recursive: true, force: true });
+    if (dir) rmSync(dir, { recursive: true, force: true });
   }, 60_000);
 
   it('100 conversations sent to both workers at once: every message answered once, turns never overlap, histories exact', async () => {
@@ -275,6 +277,8 @@ export default () => ({
     const during = Promise.all(ids.map((id, i) => workers[i % 2].web.say(id, `while the engine restarts ${i}`)));
     await startEngine();
     const replies = await during;
+    // The workers did meet the outage (and rode it out, or apologised).
+    expect(workers.map((worker) => worker.process.stderr()).join('')).toMatch(/engine server unavailable/);
     for (const reply of replies) {
       expect(['model', 'error']).toContain(reply.kind);
       if (reply.kind === 'error') expect(reply.text).toMatch(APOLOGY);
