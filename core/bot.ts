@@ -3,11 +3,13 @@
  * incoming message through commands or the pipeline (one turn at a time per conversation), and
  * starts the configured adapters. It is the `BotHost` plugins and adapters work with.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import { isAbsolute, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Admission, Burst, mergeAdmission, MemoryAdmissionState, TurnDeadline, type AdmissionConfig, type AdmissionState, type Refusal } from './admission/index.js';
 import { builtinCommands, parseCommand } from './commands.js';
+import { FencedWriteError, LockWaitError, openRedisCoordination, type Coordination, type TurnLock } from './coordination/index.js';
 import { collectPresets, ConfigError, presetDirs, presetRoutingProblems, validatePluginConfig } from './config/index.js';
 import type { BotConfig, LoadedConfig } from './config/types.js';
 import { loadEngine as openEngine } from './engine/index.js';
@@ -64,6 +66,8 @@ export interface BotOptions {
   saveRetryDelaysMs?: number[];
   /** Where admission counts waiting turns and rate limits; default: this process's memory. Share one (Redis) across workers. */
   admissionState?: AdmissionState;
+  /** Coordination given as an object instead of the Redis that `coordination.url` (or a Redis `history.store`) names. */
+  coordination?: Coordination;
 }
 
 /** Sends a reply on the platform; a rejection means the user did not get it. */
@@ -82,6 +86,8 @@ interface Pending {
   at: number;
 }
 const SAVE_RETRY_DELAYS_MS = [200, 1_000, 3_000];
+/** Runs of one turn when its lock is lost to another worker before its history is written. */
+const LOST_LOCK_ATTEMPTS = 3;
 
 export class Bot implements BotHost {
   readonly events: EventBus<BotEvents>;
@@ -96,6 +102,8 @@ export class Bot implements BotHost {
   private readonly engines = new Map<string, Promise<DialogueEngine>>();
   private readonly running: Adapter[] = [];
   private readonly feedback: FeedbackRecorder;
+  /** The conversation lock of the turn running in this async context (with coordination). */
+  private readonly turnLocks = new AsyncLocalStorage<TurnLock>();
   private stopped = false;
   /** The plugins' declared default weights (families like `safety.*` are declarations, not weights). */
   private readonly defaultWeights: Record<string, number>;
@@ -111,11 +119,12 @@ export class Bot implements BotHost {
     presets: Preset[],
     private readonly options: BotOptions,
     private readonly remote?: EngineServerClient,
+    private readonly coordination?: Coordination,
   ) {
     this.events = new EventBus<BotEvents>((event, error) => logger.error({ err: error, event }, 'event listener failed'));
     this.feedback = new FeedbackRecorder(feedbackStore, loaded.config.feedback, engine.info, logger);
     this.presets = createPresetRegistry(presets, loaded.config, configFile(loaded));
-    this.admission = new Admission(options.admissionState ?? new MemoryAdmissionState(), loaded.config.name);
+    this.admission = new Admission(options.admissionState ?? coordination?.admission ?? new MemoryAdmissionState(), loaded.config.name);
     for (const command of builtinCommands()) this.commands.set(command.name, command);
     this.defaultWeights = Object.fromEntries(Object.entries(declaredScores(plugins)).filter(([name]) => !name.endsWith('*')));
     this.events.on('plugin:error', ({ turn, error }) =>
@@ -142,6 +151,7 @@ export class Bot implements BotHost {
     problems.push(...presetProblems, ...presetRoutingProblems(loaded, presets));
     const history = options.history ?? (await openStore(loaded, options.checkOnly).catch((error: unknown) => void note('/history/store')(error)));
     const feedback = await openFeedback(loaded, options).catch((error: unknown) => void note('/feedback/store')(error));
+    const coordination = options.coordination ?? (await openCoordination(loaded, logger, options.checkOnly).catch((error: unknown) => void note('/coordination/url')(error)));
     const slots = new Semaphore(config.engine.maxConcurrentGenerations);
     const enginePath = resolve(dir, config.engine.model);
     // engine.url: the models run on an engine server; what it lacks is found out (and logged) here.
@@ -181,7 +191,7 @@ export class Bot implements BotHost {
     let bot: Bot | undefined;
     if (engine && history && problems.length === 0) {
       try {
-        bot = new Bot(loaded, logger, engine, slots, history, feedback, plugins, presets, options, remote);
+        bot = new Bot(loaded, logger, engine, slots, history, feedback, plugins, presets, options, remote, coordination);
         bot.engines.set(enginePath, Promise.resolve(engine));
       } catch (error) {
         note('/presets')(error);
@@ -204,7 +214,9 @@ export class Bot implements BotHost {
       }
     }
     if (problems.length > 0) {
-      await (bot ? bot.stop() : Promise.all([opened?.dispose(), options.history ? undefined : history?.close(), options.feedback ? undefined : feedback?.close()]));
+      await (bot
+        ? bot.stop()
+        : Promise.all([opened?.dispose(), options.history ? undefined : history?.close(), options.feedback ? undefined : feedback?.close(), options.coordination ? undefined : coordination?.close()]));
       throw ConfigError.combine(problems);
     }
     return bot!;
@@ -248,11 +260,24 @@ export class Bot implements BotHost {
       maxTokens: this.config.history.maxTokens,
       countTokens: (text) => this.engine.tokenizer.encode(text).length,
     });
+    await this.writeHistory(conversation);
+  }
+
+  /** Saves; inside a turn under a conversation lock the write is fenced, so a worker that lost the lock cannot make it. */
+  private async writeHistory(conversation: Conversation): Promise<void> {
+    const lock = this.turnLocks.getStore();
+    if (!this.coordination || lock?.key !== conversation.key) return this.history.save(conversation);
+    if (this.history.saveFenced && this.coordination.url === this.config.history.store) {
+      if (!(await this.history.saveFenced(conversation, this.coordination.fence(lock)))) throw new FencedWriteError(lock.key, lock.token);
+      return;
+    }
+    // History elsewhere than the coordination server: the fence is checked just before the write.
+    if (!(await lock.current())) throw new FencedWriteError(lock.key, lock.token);
     await this.history.save(conversation);
   }
 
   claimOnce(id: string, ttlMs: number): Promise<boolean> {
-    return this.history.claim(id, ttlMs);
+    return this.coordination ? this.coordination.claim(id, ttlMs) : this.history.claim(id, ttlMs);
   }
 
   /**
@@ -296,7 +321,7 @@ export class Bot implements BotHost {
       .run(key, async () => {
         const sent = burst ? await burst.close() : [pending];
         if (this.bursts.get(burstKey) === burst) this.bursts.delete(burstKey);
-        return this.answer(sent, deadline);
+        return this.coordination ? this.answerUnderLock(this.coordination, key, sent, deadline) : this.answer(sent, deadline);
       })
       .finally(() => admitted.release());
     return { reply: this.awaitTurn(turn, deadline, () => this.missDeadline(pending, settings)) };
@@ -333,6 +358,38 @@ export class Bot implements BotHost {
     this.events.emit('admission:deadline', { message, reply, ms: settings.turnDeadlineMs });
     await deliver?.(reply);
     return reply;
+  }
+
+  /**
+   * The turn under the conversation's lock, so that no other worker runs one of its turns at the
+   * same time. A turn whose lock was lost before its history was written (this worker stalled past
+   * the lease) delivered nothing: it runs again under a new lock, on the history as it is now.
+   */
+  private async answerUnderLock(coordination: Coordination, key: string, sent: Pending[], deadline: TurnDeadline): Promise<Reply> {
+    const { deliver } = sent[0];
+    const sayOnce = async (reply: Reply): Promise<Reply> => {
+      if (!deadline.settle()) return LATE;
+      await deliver?.(reply);
+      return reply;
+    };
+    for (let attempt = 1; ; attempt++) {
+      let lock: TurnLock;
+      try {
+        lock = await coordination.lock(key);
+      } catch (error) {
+        this.logger.warn({ err: error, conversation: key }, 'could not take the conversation lock');
+        return sayOnce(error instanceof LockWaitError ? { text: this.config.admission.busyText, kind: 'busy', citations: [] } : { text: APOLOGY, kind: 'error', citations: [] });
+      }
+      try {
+        return await this.turnLocks.run(lock, () => this.answer(sent, deadline));
+      } catch (error) {
+        if (!(error instanceof FencedWriteError)) throw error;
+        this.logger.warn({ conversation: key, token: lock.token, attempt }, 'the conversation lock was lost before the turn was saved');
+        if (attempt >= LOST_LOCK_ATTEMPTS) return sayOnce({ text: APOLOGY, kind: 'error', citations: [] });
+      } finally {
+        await lock.release().catch((error: unknown) => this.logger.warn({ err: error, conversation: key }, 'could not release the conversation lock; it expires with its lease'));
+      }
+    }
   }
 
   /** A message admission turned away: answered with a notice (or nothing) and not stored, see core/admission. */
@@ -434,6 +491,8 @@ export class Bot implements BotHost {
       this.saveConversation(conversation).then(
         () => true,
         (error: unknown) => {
+          // Another worker owns the conversation now: this reply must not reach the user.
+          if (error instanceof FencedWriteError) throw error;
           this.logger.warn({ err: error, conversation: conversation.key }, 'could not save the turn before delivering it; retrying after delivery');
           return false;
         },
@@ -544,6 +603,7 @@ export class Bot implements BotHost {
     for (const engine of this.engines.values()) await (await engine.catch(() => undefined))?.dispose();
     await this.history.close();
     await this.feedback.close();
+    if (!this.options.coordination) await this.coordination?.close();
   }
 }
 
@@ -663,6 +723,17 @@ async function loadAdapters(loaded: LoadedConfig, only?: string[]): Promise<{ ad
 
 async function preflightAdapters(loaded: LoadedConfig, only?: string[]): Promise<void> {
   await loadAdapters(loaded, only);
+}
+
+/**
+ * Coordination between workers: on the Redis `coordination.url` names, else on a Redis history
+ * store, else none (one process: core/queue.ts and in-memory admission). Not opened for a check.
+ */
+async function openCoordination(loaded: LoadedConfig, logger: Logger, checkOnly = false): Promise<Coordination | undefined> {
+  const { coordination, history } = loaded.config;
+  const url = coordination.url ?? (historyScheme(history.store) === 'redis' ? history.store : undefined);
+  if (!url || checkOnly) return undefined;
+  return openRedisCoordination(url, coordination, logger);
 }
 
 /** The history store, or for a check only its URL's scheme. */

@@ -5,6 +5,16 @@
  */
 export { Bot, createBot, type BotOptions, type Deliver } from './bot.js';
 export { Admission, DEFAULT_ADMISSION, mergeAdmission, MemoryAdmissionState, type AdmissionConfig, type AdmissionOverrides, type AdmissionState, type AdmissionSubject, type Admitted, type OverflowPolicy, type Refusal } from './admission/index.js';
+export {
+  FencedWriteError,
+  LockWaitError,
+  openRedisCoordination,
+  RedisAdmissionState,
+  type Coordination,
+  type CoordinationConfig,
+  type TurnLock,
+  type WriteFence,
+} from './coordination/index.js';
 export { builtinCommands, parseCommand } from './commands.js';
 export { BanterError, PluginError } from './errors.js';
 export { EventBus } from './events.js';

@@ -34,7 +34,10 @@ export interface DiscordAdapterConfig {
   stream: boolean;
   /** Least time between two writes of a streamed message (Discord allows about five edits per five seconds in a channel). */
   streamEditIntervalMs: number;
-  /** Shard ids this process runs; unset means all (or those `ShardingManager` assigns). */
+  /**
+   * Shard ids this process runs; unset: `DISCORD_SHARD_IDS` (with `DISCORD_SHARD_COUNT`) from the
+   * environment, else all (or those `ShardingManager` assigns).
+   */
   shards?: number[];
   /** Total shards across all processes; needed with `shards`. */
   shardCount?: number;
@@ -104,10 +107,32 @@ export class DiscordConfigError extends Error {
   }
 }
 
-/** Fills defaults (also when core's validation did not) and checks what the schema cannot. */
-export function resolveDiscordConfig(raw: Partial<DiscordAdapterConfig>): DiscordAdapterConfig {
+/**
+ * Shards of this process from the environment, for N processes on M machines from one config:
+ * `DISCORD_SHARD_IDS` (`3`, `0,2` or `4-7`) and `DISCORD_SHARD_COUNT` (the total over all processes).
+ */
+export function shardsFromEnvironment(env: NodeJS.ProcessEnv = process.env): Pick<DiscordAdapterConfig, 'shards' | 'shardCount'> {
+  const ids = env.DISCORD_SHARD_IDS?.trim();
+  const count = env.DISCORD_SHARD_COUNT?.trim();
+  if (!ids && !count) return {};
+  if (!ids || !count) throw new DiscordConfigError('set both DISCORD_SHARD_IDS (this process\'s shards, e.g. 0,1 or 0-3) and DISCORD_SHARD_COUNT (the total), or neither.');
+  const shardCount = Number(count);
+  if (!Number.isInteger(shardCount) || shardCount < 1) throw new DiscordConfigError(`DISCORD_SHARD_COUNT must be a positive integer, got ${JSON.stringify(count)}.`);
+  const shards: number[] = [];
+  for (const part of ids.split(',').map((piece) => piece.trim())) {
+    const range = /^(\d+)(?:-(\d+))?$/.exec(part);
+    if (!range) throw new DiscordConfigError(`DISCORD_SHARD_IDS must list shard ids like 0,2 or 0-3, got ${JSON.stringify(ids)}.`);
+    const [first, last] = [Number(range[1]), Number(range[2] ?? range[1])];
+    for (let id = first; id <= last; id++) if (!shards.includes(id)) shards.push(id);
+  }
+  return { shards, shardCount };
+}
+
+/** Fills defaults (also when core's validation did not), shards from the environment when the config names none, and checks what the schema cannot. */
+export function resolveDiscordConfig(raw: Partial<DiscordAdapterConfig>, env: NodeJS.ProcessEnv = process.env): DiscordAdapterConfig {
   const config: DiscordAdapterConfig = {
     ...DISCORD_DEFAULTS,
+    ...(raw.shards ? {} : shardsFromEnvironment(env)),
     ...raw,
     token: raw.token ?? '',
     guilds: { ...DISCORD_DEFAULTS.guilds, ...raw.guilds },

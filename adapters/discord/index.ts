@@ -40,6 +40,9 @@ export type { DiscordAdapterConfig } from './config.js';
 /** For every message the client sends: never @everyone/@here, roles or users, except the asker through the reply. */
 const SAFE_MENTIONS: MessageMentionOptions = { parse: [], repliedUser: true };
 
+/** How long a message id is remembered: far longer than a gateway resume replays. */
+const MESSAGE_MEMORY_MS = 60 * 60 * 1000;
+
 /** Said in the channel when a reply could not be sent after every retry. */
 export const UNSENT_NOTICE = 'Sorry, I could not send my reply (Discord did not accept it). Please ask again.';
 
@@ -145,10 +148,23 @@ export class DiscordAdapter implements Adapter<Partial<DiscordAdapterConfig>> {
     logger.info({ commands: body.map((c) => c.name), guilds: config.commandGuilds }, 'slash commands registered');
   }
 
+  /** True the first time a message id is offered: claimed in the bot's shared store (Redis with several workers). */
+  private async firstDelivery(messageId: string): Promise<boolean> {
+    const { bot, logger } = this.ctx;
+    try {
+      return await bot.claimOnce(`discord:message:${messageId}`, MESSAGE_MEMORY_MS);
+    } catch (error) {
+      logger.warn({ err: error, messageId }, 'could not record the Discord message id; answering it');
+      return true;
+    }
+  }
+
   private async onMessage(message: Message): Promise<void> {
     const { bot, client } = this.ctx;
     const address = this.messageAddress(message);
     if (!address || !message.channel.isSendable()) return;
+    // Two processes on one shard (a redeploy's overlap) both see the message: one answers it.
+    if (!(await this.firstDelivery(message.id))) return;
     const channel = message.channel;
     const incoming: IncomingMessage = {
       ...address,

@@ -11,10 +11,11 @@ export class BotProcess {
     readonly socketUrl: string,
   ) {}
 
-  /** Starts a bot with `maxConcurrentGenerations` engine calls in flight; resolves when its web chat listens. */
-  static async start(maxConcurrentGenerations: number): Promise<BotProcess> {
+  /** Starts a bot with `maxConcurrentGenerations` engine calls in flight (and config `sections` merged in); resolves when its web chat listens. */
+  static async start(maxConcurrentGenerations: number, sections?: Record<string, object>): Promise<BotProcess> {
     // The bot's stdout goes to our stderr: only the report belongs on stdout.
-    const child = fork(new URL('./bot.js', import.meta.url), [String(maxConcurrentGenerations)], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+    const args = [String(maxConcurrentGenerations), ...(sections ? [JSON.stringify(sections)] : [])];
+    const child = fork(new URL('./bot.js', import.meta.url), args, { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
     child.stdout!.pipe(process.stderr);
     child.stderr!.pipe(process.stderr);
     const ready = await new Promise<BotMessage>((resolve, reject) => {

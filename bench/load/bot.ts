@@ -1,7 +1,8 @@
 /**
  * The bot the load benchmark measures, as a child process of the driver (so the driver's sockets do
  * not share its event loop, and its RSS is the bot's own): the shipped config (model, decoding,
- * plugins) with only the web adapter on a free loopback port. Args: maxConcurrentGenerations.
+ * plugins) with only the web adapter on a free loopback port. Args: maxConcurrentGenerations, and
+ * optionally JSON of config sections merged in (the workers benchmark's engine.url and Redis).
  * Between `begin` and `end` it records its event-loop delay and samples its RSS.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -17,6 +18,11 @@ const loaded = await loadConfig(undefined, { env: {} });
 loaded.config.engine.maxConcurrentGenerations = concurrency;
 loaded.config.adapters = { web: { port: 0, host: '127.0.0.1' } };
 loaded.config.log.level = 'error';
+// Optional second argument (bench/load/workers.ts): JSON of config sections to merge in (engine.url, history, coordination).
+for (const [section, value] of Object.entries(JSON.parse(process.argv[3] ?? '{}') as Record<string, object>)) {
+  const config = loaded.config as unknown as Record<string, object>;
+  config[section] = { ...config[section], ...value };
+}
 const bot = await createBot(loaded);
 await bot.start();
 const web = bot.adapters.find((adapter) => adapter.name === 'web');

@@ -42,6 +42,8 @@ async function runSize(bot: BotProcess, conversations: number, messages: number,
 }
 
 export async function loadCommand(args: string[]): Promise<void> {
+  // Several workers and/or the engine as a service: bench/load/workers.ts.
+  if (args.includes('--workers') || args.includes('--remote-engine')) return (await import('./workers.js')).workersCommand(args);
   const option = (name: string, fallback: string) => {
     const at = args.indexOf(name);
     return at >= 0 ? args[at + 1] : fallback;

@@ -2,6 +2,7 @@
 import type { EnvOrigins } from './errors.js';
 import type { DecodeOptions } from '../engine/types.js';
 import type { AdmissionConfig } from '../admission/admission.js';
+import type { CoordinationConfig } from '../coordination/types.js';
 
 export interface EngineConfig {
   /** Model folder (Hugging Face layout), relative to the config file. With `url`: the served model's tokenizer and configs. */
@@ -88,6 +89,8 @@ export interface BotConfig {
   maxMessageLength: number;
   /** Caps on waiting turns and rate limits (see core/admission). */
   admission: AdmissionConfig;
+  /** Several workers on one Redis: conversation locks, shared admission counts, event dedupe (see core/coordination). */
+  coordination: CoordinationConfig;
 }
 
 /** A loaded config: the values plus where they came from, for relative paths and messages. */

@@ -5,6 +5,7 @@
  */
 import { Keyv } from 'keyv';
 import KeyvRedis, { createKeyv } from '@keyv/redis';
+import type { WriteFence } from '../coordination/types.js';
 import type { Conversation } from '../types.js';
 import { checkConversation, HISTORY_NAMESPACE, InFlight, redactUrl } from './common.js';
 import type { HistoryStore } from './store.js';
@@ -12,6 +13,11 @@ import type { HistoryStore } from './store.js';
 const REDIS_CONNECT_TIMEOUT_MS = 5000;
 const REDIS_START_ATTEMPTS = 3;
 const CLAIM_PREFIX = `${HISTORY_NAMESPACE}-claims:`;
+/** Writes the conversation only while the fence counter still holds this turn's token. */
+const FENCED_SET = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[2], ARGV[2])
+return 1`;
 
 export async function openRedisStore(url: string): Promise<HistoryStore> {
   const { keyv, adapter } = await connectRedis(url, HISTORY_NAMESPACE, 'history');
@@ -68,6 +74,16 @@ class RedisHistoryStore implements HistoryStore {
 
   save(conversation: Conversation): Promise<void> {
     return this.inFlight.run(async () => void (await this.keyv.set(conversation.key, conversation)));
+  }
+
+  saveFenced(conversation: Conversation, fence: WriteFence): Promise<boolean> {
+    return this.inFlight.run(async () => {
+      const client = await this.adapter.getClient();
+      // The value exactly as keyv writes it, so load() reads it back.
+      const value = await this.keyv.serialize!({ value: conversation });
+      const keys = [fence.fenceKey, `${HISTORY_NAMESPACE}:${conversation.key}`];
+      return Number(await client.eval(FENCED_SET, { keys, arguments: [String(fence.token), String(value)] })) === 1;
+    });
   }
 
   delete(key: string): Promise<void> {

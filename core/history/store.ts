@@ -5,6 +5,7 @@
  */
 import { ConfigError } from '../config/errors.js';
 import { redactUrl } from './common.js';
+import type { WriteFence } from '../coordination/types.js';
 import type { Conversation } from '../types.js';
 import { MemoryHistoryStore } from './memory-store.js';
 import { openRedisStore } from './redis-store.js';
@@ -14,6 +15,11 @@ export interface HistoryStore {
   load(key: string): Promise<Conversation | undefined>;
   /** Resolves once the conversation is durable: on disk (SQLite) or acknowledged by the server (Redis). */
   save(conversation: Conversation): Promise<void>;
+  /**
+   * Saves only while `fence.token` is still the conversation's latest lock token, checked and
+   * written in one step on the server (stores on the coordination server: Redis). False: refused.
+   */
+  saveFenced?(conversation: Conversation, fence: WriteFence): Promise<boolean>;
   delete(key: string): Promise<void>;
   /**
    * Records `id` for `ttlMs`: true the first time, false while it is still recorded. Adapters use

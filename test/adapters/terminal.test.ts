@@ -27,7 +27,9 @@ async function chat(lines: string[], config: { preset?: string } = {}): Promise<
 describe('terminal adapter', () => {
   it('answers each line, runs commands, and finishes on /quit without reading further', async () => {
     const { output } = await chat(['hello there', '/help', '/quit', 'never read']);
-    const replies = output.split('\n').filter((l) => l.startsWith('bot'));
+    const [greeting, ...replies] = output.split('\n').filter((l) => l.startsWith('bot'));
+    // The shipped default preset opens the chat with its greeting.
+    expect(greeting).toBe(`bot> ${bot!.presets.get('default')!.greeting.at(-1)!.text}`);
     expect(replies).toHaveLength(2);
     expect(output).toMatch(/\/reset - Forget/);
     const history = (await bot!.conversation({ platform: 'terminal', channel: 'local' })).history;
@@ -36,7 +38,7 @@ describe('terminal adapter', () => {
 
   it('finishes at the end of piped input', async () => {
     const { output } = await chat(['one line']);
-    expect(output.split('\n').filter((l) => l.startsWith('bot'))).toHaveLength(1);
+    expect(output.split('\n').filter((l) => l.startsWith('bot'))).toHaveLength(2); // the greeting and the reply
   });
 
   it('starts with the preset given and refuses an unknown one', async () => {

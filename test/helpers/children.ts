@@ -51,7 +51,8 @@ export function compileChildren(): CompiledChildren {
   };
 }
 
-function startChild(script: string, args: string[], env: NodeJS.ProcessEnv = {}): RunningChild {
+/** Starts a compiled node script (here: the project's CLI from dist/, or a compiled child) with stdout read line by line. */
+export function startChild(script: string, args: string[], env: NodeJS.ProcessEnv = {}): RunningChild {
   const child = spawn(process.execPath, [script, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
   const lines: string[] = [];
   const waiters = new Set<() => void>();

@@ -29,7 +29,7 @@ export async function startRedis(): Promise<RedisForTests> {
   return { url: `redis://127.0.0.1:${port}`, stop: () => stopProcess(child) };
 }
 
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
