@@ -24,7 +24,7 @@ import {
   type MessageMentionOptions,
   type ModalSubmitInteraction,
 } from 'discord.js';
-import type { Adapter, BotHost, ConversationAddress, IncomingMessage, Reply } from '../../core/index.js';
+import type { Adapter, BotHost, ConversationAddress, IncomingMessage } from '../../core/index.js';
 import type { Logger } from '../../core/index.js';
 import { ThrottledWriter } from '../../core/index.js';
 import { commandText, slashCommands } from './commands.js';
