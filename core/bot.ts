@@ -32,6 +32,7 @@ import type {
   Command,
   Conversation,
   ConversationAddress,
+  Deliver,
   HandleOptions,
   IncomingMessage,
   Plugin,
@@ -65,8 +66,6 @@ export interface BotOptions {
   admissionState?: AdmissionState;
 }
 
-/** Sends a reply on the platform; a rejection means the user did not get it. */
-export type Deliver = (reply: Reply) => Promise<void>;
 
 const APOLOGY = 'Sorry, something went wrong on my side while answering that. Please try again.';
 const SAVE_RETRY_DELAYS_MS = [200, 1_000, 3_000];
@@ -253,6 +252,7 @@ export class Bot implements BotHost {
     const admitted = await this.admission.admit({ conversation: key, user: message.user.id, channel: message.channel }, this.config.admission);
     if (!admitted.admitted) return this.refuse(message, admitted.refusal, deliver);
     try {
+      options.onAccepted?.();
       return await this.queue.run(key, () => this.answer(message, deliver, options));
     } finally {
       await admitted.release();
@@ -264,7 +264,7 @@ export class Bot implements BotHost {
     const reply: Reply = refusal.text === undefined ? { text: '', kind: 'dropped', citations: [] } : { text: refusal.text, kind: refusal.reason === 'rate' ? 'rate-limited' : 'busy', citations: [] };
     this.logger.info({ conversation: conversationKey(message), user: message.user.id, reason: refusal.reason, kind: reply.kind }, 'message refused by admission');
     this.events.emit('admission:refused', { message, reason: refusal.reason, reply });
-    if (reply.kind !== 'dropped') await deliver?.(reply);
+    if (reply.kind !== 'dropped') await deliver?.(reply, {});
     return reply;
   }
 
@@ -280,18 +280,19 @@ export class Bot implements BotHost {
     } catch (error) {
       this.logger.error({ err: error, conversation: conversationKey(message) }, 'could not read the conversation from the history store');
       const apology: Reply = { text: APOLOGY, kind: 'error', citations: [] };
-      await deliver?.(apology);
+      await deliver?.(apology, { error });
       return apology;
     }
     const early = await this.screen(message, conversation);
     if (early) {
-      await deliver?.(early);
+      await deliver?.(early, {});
       return early;
     }
     const turn = this.newTurn(message, conversation);
     const started = performance.now();
     const weights = { ...this.defaultWeights, ...this.config.selection.weights, ...turn.preset.selection.weights };
     let streamed = false;
+    let failure: unknown;
     this.events.emit('turn:start', { turn });
     try {
       ({ streamed } = await runPipeline(turn, {
@@ -307,25 +308,34 @@ export class Bot implements BotHost {
       const where = error instanceof PluginError ? { plugin: error.plugin, stage: error.stage } : {};
       this.logger.error({ err: error, ...where, conversation: conversation.key, turn: turn.id }, 'turn failed');
       this.events.emit('turn:error', { turn, error });
+      failure = error;
       turn.reply = { text: APOLOGY, kind: 'error', citations: [] };
     }
     const reply = turn.reply!;
     reply.turnId = turn.id;
     this.events.emit('reply', { turn, reply });
-    if (reply.kind === 'error') await deliver?.(reply);
+    // The adapter gets the turn with its reply (an inspector shows its trace), with the time so far.
+    const deliverTurn = deliver && ((finished: Reply) => deliver(finished, { turn, ms: performance.now() - started, ...(failure === undefined ? {} : { error: failure }) }));
+    if (reply.kind === 'error') await deliverTurn?.(reply);
     else {
       // Kept for feedback before delivery, like the history: a click right after the reply finds it.
       const keepForFeedback = async () => {
         if (this.feedback.rateable(turn) && (await this.feedback.record(turn, weights, streamed))) reply.rateable = true;
       };
-      await this.deliverAndRecord(conversation, message, reply, deliver, keepForFeedback);
+      await this.deliverAndRecord(conversation, message, reply, deliverTurn, keepForFeedback);
     }
     this.events.emit('turn:end', { turn, ms: performance.now() - started });
     return reply;
   }
 
   /** Saves the turn (and `beforeDelivery`'s work), delivers the reply, then takes the turn back out if the user did not get it. */
-  private async deliverAndRecord(conversation: Conversation, message: IncomingMessage, reply: Reply, deliver?: Deliver, beforeDelivery?: () => Promise<void>): Promise<void> {
+  private async deliverAndRecord(
+    conversation: Conversation,
+    message: IncomingMessage,
+    reply: Reply,
+    deliver?: (reply: Reply) => Promise<void>,
+    beforeDelivery?: () => Promise<void>,
+  ): Promise<void> {
     const before = conversation.history;
     const now = Date.now();
     conversation.history = [...before, { role: 'user', text: message.text, at: now }, { role: 'bot', text: reply.text, at: now }];

@@ -3,7 +3,7 @@
  * plugins and adapters import from here only (never from core's inner modules), so a third-party
  * plugin can do what they do. The engine on its own is `banter/engine`; test helpers `banter/testing`.
  */
-export { Bot, createBot, type BotOptions, type Deliver } from './bot.js';
+export { Bot, createBot, type BotOptions } from './bot.js';
 export { Admission, DEFAULT_ADMISSION, MemoryAdmissionState, type AdmissionConfig, type AdmissionState, type AdmissionSubject, type Admitted, type OverflowPolicy, type Refusal } from './admission/index.js';
 export { builtinCommands, parseCommand } from './commands.js';
 export { BanterError, PluginError } from './errors.js';
@@ -31,5 +31,6 @@ export * from './types.js';
 export type * from './config/types.js';
 export type * from './engine/types.js';
 export { ThrottledWriter, type StreamTarget } from './stream-writer.js';
+export * from './adapter-kit/index.js';
 export { PairClassifier, ClassifierFolderError, type PairClassifierOptions, type PairInput } from './classifier/pair-classifier.js';
 export { FEEDBACK_MESSAGES, openFeedbackStore, type CandidateRecord, preferencePairs, pairsJsonl, tuneSelection, type FeedbackEntry, type FeedbackStore, type TurnRecord } from './feedback/index.js';

@@ -1,12 +1,6 @@
 /** The Discord adapter's config: its JSON Schema (validated by core with ajv) and typed defaults. */
 import { PermissionFlagsBits } from 'discord.js';
-import type { JSONSchema } from '../../core/index.js';
-
-/** Allow- and deny-lists of ids. An empty allow-list allows everything; deny always wins. */
-export interface IdFilter {
-  allow: string[];
-  deny: string[];
-}
+import type { IdFilter, JSONSchema } from '../../core/index.js';
 
 export interface DiscordAdapterConfig {
   /** Bot token. Write `${DISCORD_TOKEN}` in the config file: secrets only come from the environment. */

@@ -1,5 +1,5 @@
 /** The Slack adapter's config: its JSON Schema (validated by core with ajv) and typed defaults. */
-import type { JSONSchema } from '../../core/index.js';
+import type { IdFilter, JSONSchema } from '../../core/index.js';
 
 export interface SlackAdapterConfig {
   /** `http`: Slack POSTs events to this process (Events API). `socket`: this process dials Slack (Socket Mode). */
@@ -20,7 +20,7 @@ export interface SlackAdapterConfig {
   /** Slack user ids allowed to run admin commands. */
   adminUsers: string[];
   /** Channel ids: an empty allow-list allows all; deny wins. */
-  channels: { allow: string[]; deny: string[] };
+  channels: IdFilter;
   /** Prepended to slash command names (`banter-` registers `/banter-reset`) to avoid clashes with other apps. */
   commandPrefix: string;
   /** The placeholder posted at once and replaced by the reply (Slack has no typing indicator for bots). */
