@@ -1,6 +1,6 @@
 /** The Discord adapter's config: its JSON Schema (validated by core with ajv) and typed defaults. */
 import { PermissionFlagsBits } from 'discord.js';
-import type { IdFilter, JSONSchema } from '../../core/index.js';
+import { idFilterSchema, type IdFilter, type JSONSchema } from '../../core/index.js';
 
 export interface DiscordAdapterConfig {
   /** Bot token. Write `${DISCORD_TOKEN}` in the config file: secrets only come from the environment. */
@@ -53,11 +53,7 @@ export const DISCORD_DEFAULTS = {
 } satisfies Omit<DiscordAdapterConfig, 'token'>;
 
 const ids = { type: 'array', items: { type: 'string', pattern: '^[0-9]{1,20}$' } };
-const idFilter = {
-  type: 'object',
-  additionalProperties: false,
-  properties: { allow: ids, deny: ids },
-};
+const idFilter = idFilterSchema(ids);
 
 export const discordConfigSchema: JSONSchema = {
   $id: 'https://banter.dev/schemas/adapters/discord.json',

@@ -1,5 +1,5 @@
 /** The Slack adapter's config: its JSON Schema (validated by core with ajv) and typed defaults. */
-import type { IdFilter, JSONSchema } from '../../core/index.js';
+import { idFilterSchema, type IdFilter, type JSONSchema } from '../../core/index.js';
 
 export interface SlackAdapterConfig {
   /** `http`: Slack POSTs events to this process (Events API). `socket`: this process dials Slack (Socket Mode). */
@@ -73,7 +73,7 @@ export const slackConfigSchema: JSONSchema = {
     path: { type: 'string', pattern: '^/', default: SLACK_DEFAULTS.path },
     dms: { type: 'boolean', default: SLACK_DEFAULTS.dms },
     adminUsers: ids,
-    channels: { type: 'object', additionalProperties: false, properties: { allow: ids, deny: ids } },
+    channels: idFilterSchema(ids),
     commandPrefix: { type: 'string', pattern: '^[a-z0-9_-]*$', default: SLACK_DEFAULTS.commandPrefix },
     thinking: { type: 'string', minLength: 1, default: SLACK_DEFAULTS.thinking },
     feedback: { type: 'boolean', default: SLACK_DEFAULTS.feedback, description: "Slack's feedback buttons under rateable replies (a 👎 asks why in a modal)." },

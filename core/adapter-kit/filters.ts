@@ -7,17 +7,10 @@ export interface IdFilter {
   deny: string[];
 }
 
-export const OPEN_FILTER: IdFilter = { allow: [], deny: [] };
-
-const ids: JSONSchema = { type: 'array', items: { type: 'string', minLength: 1 }, uniqueItems: true };
-
-/** The JSON Schema of an `IdFilter` config section. */
-export const idFilterSchema: JSONSchema = {
-  type: 'object',
-  additionalProperties: false,
-  properties: { allow: ids, deny: ids },
-  description: 'Ids to answer in (empty: all) and ids never to answer in (wins over allow).',
-};
+/** The JSON Schema of an `IdFilter` config section whose ids match `ids` (a platform's id format). */
+export function idFilterSchema(ids: JSONSchema = { type: 'array', items: { type: 'string', minLength: 1 } }): JSONSchema {
+  return { type: 'object', additionalProperties: false, properties: { allow: ids, deny: ids } };
+}
 
 /**
  * Whether a place passes: `ids` are the place and what contains it (a thread and its parent channel),

@@ -6,6 +6,6 @@
  */
 export { isConfiguredAdmin, type AdminConfig, type PlatformPerson } from './admin.js';
 export { InFlight } from './drain.js';
-export { idFilterSchema, OPEN_FILTER, passesFilter, type IdFilter } from './filters.js';
+export { idFilterSchema, passesFilter, type IdFilter } from './filters.js';
 export { splitMessage } from './split.js';
 export { TypingIndicators, type TypingTarget } from './typing.js';
