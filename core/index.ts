@@ -27,6 +27,9 @@ export {
   type LoadConfigOptions,
 } from './config/index.js';
 export { readConfigFile } from './config/parse.js';
+// Declaring a plugin's or adapter's config section once, as core declares its own (core/config/declare.ts).
+export { Type, type Static, type TSchema } from '@sinclair/typebox';
+export { applyDefaults, Enum, publishedSchema, StringMap } from './config/declare.js';
 export * from './types.js';
 export type * from './config/types.js';
 export type * from './engine/types.js';

@@ -7,9 +7,10 @@ export interface IdFilter {
   deny: string[];
 }
 
-/** The JSON Schema of an `IdFilter` config section whose ids match `ids` (a platform's id format). */
+/** The JSON Schema of an `IdFilter` config section whose ids match `ids` (a platform's id format); both lists default to empty. */
 export function idFilterSchema(ids: JSONSchema = { type: 'array', items: { type: 'string', minLength: 1 } }): JSONSchema {
-  return { type: 'object', additionalProperties: false, properties: { allow: ids, deny: ids } };
+  const list = { ...ids, default: [] };
+  return { type: 'object', additionalProperties: false, properties: { allow: list, deny: list }, default: {} };
 }
 
 /**

@@ -6,20 +6,11 @@
  * config/bot.schema.json is this schema plus every built-in plugin's and adapter's own section
  * (`npm run schema` writes it; a test checks that it is up to date).
  */
-import { Type, type SchemaOptions, type Static, type TSchema } from '@sinclair/typebox';
+import { Type, type SchemaOptions, type Static } from '@sinclair/typebox';
 import type { AdmissionConfig } from '../admission/admission.js';
 import type { DecodeOptions } from '../engine/types.js';
 import type { JSONSchema } from '../types.js';
-
-/** A string that is one of `values`, written as JSON Schema's `enum` (its errors list the values). */
-function Enum<const T extends readonly string[]>(values: T, options: SchemaOptions = {}) {
-  return Type.Unsafe<T[number]>({ ...options, enum: [...values] });
-}
-
-/** An object whose every value matches `values` (`additionalProperties`, as editors read it). */
-function StringMap<T extends TSchema>(values: T, options: SchemaOptions = {}) {
-  return Type.Unsafe<Record<string, Static<T>>>({ ...options, type: 'object', additionalProperties: values });
-}
+import { Enum, publishedSchema, StringMap } from './declare.js';
 
 /** The plugins or adapters map: each entry is checked against its module's own schema when it is loaded. */
 function ModuleMap(options: SchemaOptions & { entry: string }) {
@@ -176,28 +167,6 @@ type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 const admissionMatches: Same<Static<typeof AdmissionSection>, AdmissionConfig> = true;
 const decodeOptionsFit: Static<typeof DecodeOptionsSchema> extends Partial<DecodeOptions> ? true : false = true;
 void [admissionMatches, decodeOptionsFit];
-
-/**
- * The JSON Schema of a declaration as a file or ajv reads it: plain JSON (TypeBox's markers
- * dropped), and fields that have a default left out of `required` (ajv fills them in).
- */
-export function publishedSchema(schema: TSchema): JSONSchema {
-  return withoutDefaultedRequired(JSON.parse(JSON.stringify(schema)) as JSONSchema);
-}
-
-function withoutDefaultedRequired(node: unknown): JSONSchema {
-  if (Array.isArray(node)) return node.map(withoutDefaultedRequired) as unknown as JSONSchema;
-  if (!node || typeof node !== 'object') return node as JSONSchema;
-  const copy: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(node)) copy[key] = key === 'default' || key === 'examples' ? value : withoutDefaultedRequired(value);
-  const properties = copy.properties as Record<string, { default?: unknown }> | undefined;
-  if (Array.isArray(copy.required) && properties) {
-    const required = (copy.required as string[]).filter((name) => properties[name]?.default === undefined);
-    if (required.length > 0) copy.required = required;
-    else delete copy.required;
-  }
-  return copy;
-}
 
 /** The bot config's schema as ajv validates it (plugin and adapter sections are checked by their own schemas). */
 export const botConfigSchema: JSONSchema = publishedSchema(BotConfigSchema);
