@@ -160,8 +160,6 @@ export const BotConfigSchema = Type.Object(
   },
 );
 
-export type BotConfigValues = Static<typeof BotConfigSchema>;
-
 // The sections whose TypeScript type another module owns must match it (a compile error otherwise).
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 const admissionMatches: Same<Static<typeof AdmissionSection>, AdmissionConfig> = true;
