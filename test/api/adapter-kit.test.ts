@@ -17,32 +17,13 @@ import {
   type Reply,
 } from '../../core/index.js';
 import { makeTestBot } from '../helpers/bot.js';
+import { gate } from './gate.js';
 
 let bot: Bot | undefined;
 afterEach(async () => {
   await bot?.stop();
   bot = undefined;
 });
-
-/** A plugin whose prompt hook waits until `open()` for turns whose text is `hold`. */
-function gate(): { plugin: Plugin; open: () => void; reached: Promise<void> } {
-  let open!: () => void;
-  let reached!: () => void;
-  const opened = new Promise<void>((resolve) => (open = resolve));
-  const reachedPromise = new Promise<void>((resolve) => (reached = resolve));
-  return {
-    plugin: {
-      name: 'gate',
-      async prompt(turn) {
-        if (turn.message.text !== 'hold') return;
-        reached();
-        await opened;
-      },
-    },
-    open,
-    reached: reachedPromise,
-  };
-}
 
 const from = (text: string, channel = 'c') => ({ platform: 'kit', channel, user: { id: 'u' }, text });
 
