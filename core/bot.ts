@@ -34,6 +34,7 @@ import type {
   Command,
   Conversation,
   ConversationAddress,
+  Deliver,
   HandleOptions,
   HistoryTurn,
   IncomingMessage,
@@ -70,8 +71,6 @@ export interface BotOptions {
   coordination?: Coordination;
 }
 
-/** Sends a reply on the platform; a rejection means the user did not get it. */
-export type Deliver = (reply: Reply) => Promise<void>;
 
 const APOLOGY = 'Sorry, something went wrong on my side while answering that. Please try again.';
 /** What a turn returns once its deadline has passed: the caller has apologised already and ignores it. */
@@ -314,6 +313,7 @@ export class Bot implements BotHost {
     open?.seal();
     const admitted = await this.admission.admit({ conversation: key, user: message.user.id, channel: message.channel }, settings);
     if (!admitted.admitted) return { reply: this.refuse(message, admitted.refusal, deliver) };
+    options.onAccepted?.();
     const burst = debounce ? new Burst(pending, { ...settings.debounce, maxLength: this.config.maxMessageLength }) : undefined;
     if (burst) this.bursts.set(burstKey, burst);
     const deadline = new TurnDeadline(settings.turnDeadlineMs);
@@ -356,7 +356,7 @@ export class Bot implements BotHost {
     const reply: Reply = { text: settings.deadlineText, kind: 'deadline', citations: [] };
     this.logger.warn({ conversation: conversationKey(message), user: message.user.id, ms: settings.turnDeadlineMs }, 'a turn passed its deadline: apologised and aborted it');
     this.events.emit('admission:deadline', { message, reply, ms: settings.turnDeadlineMs });
-    await deliver?.(reply);
+    await deliver?.(reply, {});
     return reply;
   }
 
@@ -369,7 +369,7 @@ export class Bot implements BotHost {
     const { deliver } = sent[0];
     const sayOnce = async (reply: Reply): Promise<Reply> => {
       if (!deadline.settle()) return LATE;
-      await deliver?.(reply);
+      await deliver?.(reply, {});
       return reply;
     };
     for (let attempt = 1; ; attempt++) {
@@ -397,7 +397,7 @@ export class Bot implements BotHost {
     const reply: Reply = refusal.text === undefined ? { text: '', kind: 'dropped', citations: [] } : { text: refusal.text, kind: refusal.reason === 'rate' ? 'rate-limited' : 'busy', citations: [] };
     this.logger.info({ conversation: conversationKey(message), user: message.user.id, reason: refusal.reason, kind: reply.kind }, 'message refused by admission');
     this.events.emit('admission:refused', { message, reason: refusal.reason, reply });
-    if (reply.kind !== 'dropped') await deliver?.(reply);
+    if (reply.kind !== 'dropped') await deliver?.(reply, {});
     return reply;
   }
 
@@ -431,19 +431,20 @@ export class Bot implements BotHost {
       this.logger.error({ err: error, conversation: conversationKey(message) }, 'could not read the conversation from the history store');
       const apology: Reply = { text: APOLOGY, kind: 'error', citations: [] };
       if (!deadline.settle()) return LATE;
-      await deliver?.(apology);
+      await deliver?.(apology, { error });
       return apology;
     }
     const early = await this.screen(message, conversation);
     if (early) {
       if (!deadline.settle()) return LATE;
-      await deliver?.(early);
+      await deliver?.(early, {});
       return early;
     }
     const turn = this.newTurn(message, conversation, said);
     const started = performance.now();
     const weights = { ...this.defaultWeights, ...this.config.selection.weights, ...turn.preset.selection.weights };
     let streamed = false;
+    let failure: unknown;
     this.events.emit('turn:start', { turn });
     try {
       ({ streamed } = await runPipeline(turn, {
@@ -464,6 +465,7 @@ export class Bot implements BotHost {
       const where = error instanceof PluginError ? { plugin: error.plugin, stage: error.stage } : {};
       this.logger.error({ err: error, ...where, conversation: conversation.key, turn: turn.id }, 'turn failed');
       this.events.emit('turn:error', { turn, error });
+      failure = error;
       turn.reply = { text: APOLOGY, kind: 'error', citations: [] };
     }
     // Finished after its deadline: the user has the apology; this result is neither sent nor stored.
@@ -471,20 +473,22 @@ export class Bot implements BotHost {
     const reply = turn.reply!;
     reply.turnId = turn.id;
     this.events.emit('reply', { turn, reply });
-    if (reply.kind === 'error') await deliver?.(reply);
+    // The adapter gets the turn with its reply (an inspector shows its trace), with the time so far.
+    const deliverTurn = deliver && ((finished: Reply) => deliver(finished, { turn, ms: performance.now() - started, ...(failure === undefined ? {} : { error: failure }) }));
+    if (reply.kind === 'error') await deliverTurn?.(reply);
     else {
       // Kept for feedback before delivery, like the history: a click right after the reply finds it.
       const keepForFeedback = async () => {
         if (this.feedback.rateable(turn) && (await this.feedback.record(turn, weights, streamed))) reply.rateable = true;
       };
-      await this.deliverAndRecord(conversation, said, reply, deliver, keepForFeedback);
+      await this.deliverAndRecord(conversation, said, reply, deliverTurn, keepForFeedback);
     }
     this.events.emit('turn:end', { turn, ms: performance.now() - started });
     return reply;
   }
 
   /** Saves the turn (and `beforeDelivery`'s work), delivers the reply, then takes the turn back out if the user did not get it. */
-  private async deliverAndRecord(conversation: Conversation, said: HistoryTurn[], reply: Reply, deliver?: Deliver, beforeDelivery?: () => Promise<void>): Promise<void> {
+  private async deliverAndRecord(conversation: Conversation, said: HistoryTurn[], reply: Reply, deliver?: (reply: Reply) => Promise<void>, beforeDelivery?: () => Promise<void>): Promise<void> {
     const before = conversation.history;
     conversation.history = [...before, ...said, { role: 'bot', text: reply.text, at: Date.now() }];
     const [saved] = await Promise.all([

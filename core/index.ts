@@ -3,7 +3,7 @@
  * plugins and adapters import from here only (never from core's inner modules), so a third-party
  * plugin can do what they do. The engine on its own is `banter/engine`; test helpers `banter/testing`.
  */
-export { Bot, createBot, type BotOptions, type Deliver } from './bot.js';
+export { Bot, createBot, type BotOptions } from './bot.js';
 export { Admission, DEFAULT_ADMISSION, mergeAdmission, MemoryAdmissionState, type AdmissionConfig, type AdmissionOverrides, type AdmissionState, type AdmissionSubject, type Admitted, type OverflowPolicy, type Refusal } from './admission/index.js';
 export {
   FencedWriteError,
@@ -37,9 +37,13 @@ export {
   type LoadConfigOptions,
 } from './config/index.js';
 export { readConfigFile } from './config/parse.js';
+// Declaring a plugin's or adapter's config section once, as core declares its own (core/config/declare.ts).
+export { Type, type Static, type TSchema } from '@sinclair/typebox';
+export { applyDefaults, Enum, publishedSchema, StringMap } from './config/declare.js';
 export * from './types.js';
 export type * from './config/types.js';
 export type * from './engine/types.js';
 export { ThrottledWriter, type StreamTarget } from './stream-writer.js';
+export * from './adapter-kit/index.js';
 export { PairClassifier, ClassifierFolderError, type PairClassifierOptions, type PairInput } from './classifier/pair-classifier.js';
 export { FEEDBACK_MESSAGES, openFeedbackStore, type CandidateRecord, preferencePairs, pairsJsonl, tuneSelection, type FeedbackEntry, type FeedbackStore, type TurnRecord } from './feedback/index.js';

@@ -3,7 +3,7 @@
  * name (`persona`, `discord`) resolves to the folder of that name beside core, anything else is a
  * module path (relative to the config file) or a package name that a user installed.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Adapter, Plugin } from './types.js';
@@ -34,6 +34,15 @@ export function resolveModule(kind: 'plugin' | 'adapter', spec: string, configDi
     }
   }
   return spec;
+}
+
+/** The built-in plugins or adapters: the folders beside core that hold a module. */
+export function builtinNames(kind: 'plugin' | 'adapter'): string[] {
+  const root = resolve(packageDir, kind === 'plugin' ? 'plugins' : 'adapters');
+  return readdirSync(root, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory() && BUILTIN_NAME.test(entry.name) && ['index.js', 'index.ts'].some((file) => existsSync(resolve(root, entry.name, file))))
+    .map((entry) => entry.name)
+    .sort();
 }
 
 async function loadFactory<T extends { name: string }>(kind: 'plugin' | 'adapter', spec: string, configDir: string): Promise<T> {

@@ -263,7 +263,7 @@ export interface BotHost {
    * (the adapter's send) runs inside the turn; the turn is saved before it and taken back out if
    * it rejects. A history save that fails never fails the turn (it is retried, then logged).
    */
-  handle(message: IncomingMessage, deliver?: (reply: Reply) => Promise<void>, options?: HandleOptions): Promise<Reply>;
+  handle(message: IncomingMessage, deliver?: Deliver, options?: HandleOptions): Promise<Reply>;
   /**
    * Records a person's rating of a reply, by the `turnId` its Reply carried, with the turn's whole
    * trace. One rating per person and turn: a later one (or one with a reason) replaces it.
@@ -284,6 +284,25 @@ export interface BotHost {
 export interface HandleOptions {
   /** Shows the reply as it is written when the turn generates one candidate (see ReplyStream). */
   stream?: ReplyStream;
+  /**
+   * Called once admission has accepted the message, before it waits for its conversation's turn:
+   * from here until `handle` settles the bot is working on it (adapters show typing). Not called
+   * for a message admission refuses.
+   */
+  onAccepted?: () => void;
+}
+
+/** Sends a reply on the platform; a rejection means the user did not get it. */
+export type Deliver = (reply: Reply, delivery: Delivery) => Promise<void>;
+
+/** What comes with a reply to `deliver`. */
+export interface Delivery {
+  /** The turn the reply ends; absent for replies made without one (commands, refusals, admission notices). */
+  turn?: Turn;
+  /** Milliseconds the turn took until this delivery, with `turn`. */
+  ms?: number;
+  /** Why the turn failed, when the reply is the apology for it. */
+  error?: unknown;
 }
 
 export type Rating = 'up' | 'down';

@@ -1,104 +1,53 @@
-/** The Discord adapter's config: its JSON Schema (validated by core with ajv) and typed defaults. */
+/** The Discord adapter's config, declared once: its type, defaults and JSON Schema (validated by core with ajv). */
 import { PermissionFlagsBits } from 'discord.js';
-import type { JSONSchema } from '../../core/index.js';
-
-/** Allow- and deny-lists of ids. An empty allow-list allows everything; deny always wins. */
-export interface IdFilter {
-  allow: string[];
-  deny: string[];
-}
-
-export interface DiscordAdapterConfig {
-  /** Bot token. Write `${DISCORD_TOKEN}` in the config file: secrets only come from the environment. */
-  token: string;
-  /** Answer direct messages. */
-  dms: boolean;
-  /** A Discord permission (a `PermissionFlagsBits` name) that makes a member an admin. */
-  adminPermission: keyof typeof PermissionFlagsBits;
-  /** Role ids or names whose members are admins. */
-  adminRoles: string[];
-  /** User ids that are admins everywhere, DMs included. */
-  adminUsers: string[];
-  guilds: IdFilter;
-  /** Channel ids; a thread is matched by its own id and by its parent channel's id. */
-  channels: IdFilter;
-  /** Register the command table as slash commands at startup. */
-  registerCommands: boolean;
-  /** Register slash commands in these guilds only (they appear at once) instead of globally. */
-  commandGuilds: string[];
-  /** How often the typing indicator is renewed while a reply is generated (Discord shows it ~10 s). */
-  typingIntervalMs: number;
-  /** 👍/👎 buttons under replies the bot records feedback for. */
-  feedback: boolean;
-  /** Post a one-candidate reply as it is written and edit it as it grows (sentence by sentence). */
-  stream: boolean;
-  /** Least time between two writes of a streamed message (Discord allows about five edits per five seconds in a channel). */
-  streamEditIntervalMs: number;
-  /**
-   * Shard ids this process runs; unset: `DISCORD_SHARD_IDS` (with `DISCORD_SHARD_COUNT`) from the
-   * environment, else all (or those `ShardingManager` assigns).
-   */
-  shards?: number[];
-  /** Total shards across all processes; needed with `shards`. */
-  shardCount?: number;
-  /** REST API base URL: only for proxies and local stand-ins. */
-  api: string;
-}
-
-export const DISCORD_DEFAULTS = {
-  dms: true,
-  adminPermission: 'ManageGuild',
-  adminRoles: [],
-  adminUsers: [],
-  guilds: { allow: [], deny: [] },
-  channels: { allow: [], deny: [] },
-  registerCommands: true,
-  commandGuilds: [],
-  typingIntervalMs: 8_000,
-  feedback: true,
-  stream: true,
-  streamEditIntervalMs: 1_200,
-  api: 'https://discord.com/api',
-} satisfies Omit<DiscordAdapterConfig, 'token'>;
+import { applyDefaults, Enum, idFilterSchema, publishedSchema, Type, type IdFilter, type JSONSchema, type Static } from '../../core/index.js';
 
 const ids = { type: 'array', items: { type: 'string', pattern: '^[0-9]{1,20}$' } };
-const idFilter = {
-  type: 'object',
-  additionalProperties: false,
-  properties: { allow: ids, deny: ids },
-};
+const idList = (description: string) => Type.Unsafe<string[]>({ ...ids, default: [], description });
+const idFilter = (description: string) => Type.Unsafe<IdFilter>({ ...idFilterSchema(ids), description });
+const PERMISSIONS = Object.keys(PermissionFlagsBits) as (keyof typeof PermissionFlagsBits)[];
 
-export const discordConfigSchema: JSONSchema = {
-  $id: 'https://banter.dev/schemas/adapters/discord.json',
-  title: 'Discord adapter',
-  type: 'object',
-  additionalProperties: false,
-  required: ['token'],
-  properties: {
-    token: { type: 'string', minLength: 1, description: 'Bot token: write "${DISCORD_TOKEN}" (secrets come only from the environment).' },
-    dms: { type: 'boolean', default: DISCORD_DEFAULTS.dms },
-    adminPermission: { type: 'string', enum: Object.keys(PermissionFlagsBits), default: DISCORD_DEFAULTS.adminPermission },
-    adminRoles: { type: 'array', items: { type: 'string', minLength: 1 }, description: 'Role ids or names.' },
-    adminUsers: ids,
-    guilds: idFilter,
-    channels: idFilter,
-    registerCommands: { type: 'boolean', default: DISCORD_DEFAULTS.registerCommands },
-    commandGuilds: ids,
-    typingIntervalMs: { type: 'integer', minimum: 1000, maximum: 9500, default: DISCORD_DEFAULTS.typingIntervalMs },
-    feedback: { type: 'boolean', default: DISCORD_DEFAULTS.feedback, description: '👍/👎 buttons under rateable replies (a 👎 asks why in a short form).' },
-    stream: { type: 'boolean', default: DISCORD_DEFAULTS.stream, description: 'Post a one-candidate reply as it is written and edit it as it grows.' },
-    streamEditIntervalMs: {
-      type: 'integer',
+export const DiscordSection = Type.Object(
+  {
+    token: Type.String({ minLength: 1, description: 'Bot token: write "${DISCORD_TOKEN}" (secrets come only from the environment).' }),
+    dms: Type.Boolean({ default: true, description: 'Answer direct messages.' }),
+    adminPermission: Enum(PERMISSIONS, { default: 'ManageGuild', description: 'A Discord permission (a `PermissionFlagsBits` name) that makes a member an admin.' }),
+    adminRoles: Type.Array(Type.String({ minLength: 1 }), { default: [], description: 'Role ids or names whose members are admins.' }),
+    adminUsers: idList('User ids that are admins everywhere, DMs included.'),
+    guilds: idFilter('Guild ids to answer in (empty: all) and never to answer in.'),
+    channels: idFilter('Channel ids; a thread is matched by its own id and by its parent channel\'s id.'),
+    registerCommands: Type.Boolean({ default: true, description: 'Register the command table as slash commands at startup.' }),
+    commandGuilds: idList('Register slash commands in these guilds only (they appear at once) instead of globally.'),
+    typingIntervalMs: Type.Integer({
+      minimum: 1000,
+      maximum: 9500,
+      default: 8_000,
+      description: 'How often the typing indicator is renewed while a message waits for its turn or is answered (Discord shows it ~10 s).',
+    }),
+    feedback: Type.Boolean({ default: true, description: '👍/👎 buttons under rateable replies (a 👎 asks why in a short form).' }),
+    stream: Type.Boolean({ default: true, description: 'Post a one-candidate reply as it is written and edit it as it grows.' }),
+    streamEditIntervalMs: Type.Integer({
       minimum: 250,
-      default: DISCORD_DEFAULTS.streamEditIntervalMs,
+      default: 1_200,
       description: 'Least time between two writes of a streamed message; keep it at 1000 or more on Discord (about five edits per five seconds per channel).',
-    },
-    shards: { type: 'array', items: { type: 'integer', minimum: 0 }, minItems: 1 },
-    shardCount: { type: 'integer', minimum: 1 },
-    api: { type: 'string', format: 'uri', default: DISCORD_DEFAULTS.api },
+    }),
+    shards: Type.Optional(
+      Type.Array(Type.Integer({ minimum: 0 }), { minItems: 1, description: 'Shard ids this process runs; unset: `DISCORD_SHARD_IDS` (with `DISCORD_SHARD_COUNT`) from the environment, else all (or those `ShardingManager` assigns).' }),
+    ),
+    shardCount: Type.Optional(Type.Integer({ minimum: 1, description: 'Total shards across all processes; needed with `shards`.' })),
+    api: Type.String({ format: 'uri', default: 'https://discord.com/api', description: 'REST API base URL: only for proxies and local stand-ins.' }),
   },
-  dependentRequired: { shards: ['shardCount'] },
-};
+  {
+    $id: 'https://banter.dev/schemas/adapters/discord.json',
+    title: 'Discord adapter',
+    additionalProperties: false,
+    dependentRequired: { shards: ['shardCount'] },
+  },
+);
+
+export type DiscordAdapterConfig = Static<typeof DiscordSection>;
+
+export const discordConfigSchema: JSONSchema = publishedSchema(DiscordSection);
 
 export class DiscordConfigError extends Error {
   constructor(message: string) {
@@ -130,14 +79,7 @@ export function shardsFromEnvironment(env: NodeJS.ProcessEnv = process.env): Pic
 
 /** Fills defaults (also when core's validation did not), shards from the environment when the config names none, and checks what the schema cannot. */
 export function resolveDiscordConfig(raw: Partial<DiscordAdapterConfig>, env: NodeJS.ProcessEnv = process.env): DiscordAdapterConfig {
-  const config: DiscordAdapterConfig = {
-    ...DISCORD_DEFAULTS,
-    ...(raw.shards ? {} : shardsFromEnvironment(env)),
-    ...raw,
-    token: raw.token ?? '',
-    guilds: { ...DISCORD_DEFAULTS.guilds, ...raw.guilds },
-    channels: { ...DISCORD_DEFAULTS.channels, ...raw.channels },
-  };
+  const config = applyDefaults<DiscordAdapterConfig>(discordConfigSchema, { ...(raw.shards ? {} : shardsFromEnvironment(env)), ...raw, token: raw.token ?? '' });
   if (!config.token || /^\$\{\w+\}$/.test(config.token)) {
     throw new DiscordConfigError('no bot token. Set the DISCORD_TOKEN environment variable and write token: "${DISCORD_TOKEN}" in the config.');
   }

@@ -24,15 +24,13 @@ import {
   type MessageMentionOptions,
   type ModalSubmitInteraction,
 } from 'discord.js';
-import type { Adapter, BotHost, ConversationAddress, IncomingMessage, Reply } from '../../core/index.js';
-import type { Logger } from '../../core/index.js';
-import { ThrottledWriter } from '../../core/index.js';
+import type { Adapter, BotHost, ConversationAddress, IncomingMessage, Logger } from '../../core/index.js';
+import { InFlight, isConfiguredAdmin, passesFilter, ThrottledWriter, TypingIndicators } from '../../core/index.js';
 import { commandText, slashCommands } from './commands.js';
-import { discordConfigSchema, resolveDiscordConfig, type DiscordAdapterConfig, type IdFilter } from './config.js';
+import { discordConfigSchema, resolveDiscordConfig, type DiscordAdapterConfig } from './config.js';
 import { feedbackButtons, parseFeedbackButton, parseReasonForm, REASON_FIELD, reasonForm, type FeedbackTarget } from './feedback.js';
-import { DISCORD_MESSAGE_LIMIT, formatReply, splitMessage } from './format.js';
+import { DISCORD_MESSAGE_LIMIT, replyPieces } from './format.js';
 import { sendWithRetries } from './send.js';
-import { TypingIndicators } from './typing.js';
 
 export { discordConfigSchema as configSchema } from './config.js';
 export type { DiscordAdapterConfig } from './config.js';
@@ -68,7 +66,7 @@ export class DiscordAdapter implements Adapter<Partial<DiscordAdapterConfig>> {
   private typing?: TypingIndicators;
   /** Threads where the bot was mentioned once: it keeps answering there without a mention. */
   private readonly joinedThreads = new Set<string>();
-  private readonly inflight = new Set<Promise<void>>();
+  private readonly inflight = new InFlight();
 
   /** The connected discord.js client (for bots that need more of the Discord API). */
   get discord(): Client {
@@ -121,7 +119,7 @@ export class DiscordAdapter implements Adapter<Partial<DiscordAdapterConfig>> {
     const client = this.client;
     if (!client) return;
     client.removeAllListeners(Events.MessageCreate).removeAllListeners(Events.InteractionCreate);
-    await Promise.allSettled([...this.inflight]);
+    await this.inflight.drain();
     this.typing?.clear();
     await client.destroy();
     this.client = undefined;
@@ -134,10 +132,7 @@ export class DiscordAdapter implements Adapter<Partial<DiscordAdapterConfig>> {
   }
 
   private track(work: Promise<void>, what: string): void {
-    const done: Promise<void> = work
-      .catch((error: unknown) => this.logger?.error({ err: error }, `${what} could not be answered`))
-      .finally(() => this.inflight.delete(done));
-    this.inflight.add(done);
+    this.inflight.run(work, (error) => this.logger?.error({ err: error }, `${what} could not be answered`));
   }
 
   private async registerCommands(): Promise<void> {
@@ -176,7 +171,8 @@ export class DiscordAdapter implements Adapter<Partial<DiscordAdapterConfig>> {
         isAdmin: this.isAdmin(message.author.id, message.member ? [...message.member.roles.cache.keys()] : [], message.member?.permissions ?? null, message.guild),
       },
     };
-    const release = this.typing!.hold(channel);
+    // Typing from the moment the bot accepts the message: while it waits behind other turns too.
+    const typing = this.typing!.forMessage(channel);
     const { config, logger } = this.ctx;
     // A one-candidate reply is posted as it is written (a reply to the message) and edited as it grows.
     const stream = config.stream
@@ -193,7 +189,7 @@ export class DiscordAdapter implements Adapter<Partial<DiscordAdapterConfig>> {
       await bot.handle(
         incoming,
         async (reply) => {
-          const [first, ...rest] = splitMessage(formatReply(reply));
+          const [first, ...rest] = replyPieces(reply);
           if (first === undefined) return;
           // The buttons go under the reply's last piece.
           const buttons = (last: boolean) => (last && reply.rateable && reply.turnId && config.feedback ? [feedbackButtons(reply.turnId)] : []);
@@ -214,10 +210,10 @@ export class DiscordAdapter implements Adapter<Partial<DiscordAdapterConfig>> {
             throw error;
           }
         },
-        { stream },
+        { stream, onAccepted: typing.onAccepted },
       );
     } finally {
-      release();
+      typing.release();
     }
   }
 
@@ -291,7 +287,7 @@ export class DiscordAdapter implements Adapter<Partial<DiscordAdapterConfig>> {
       },
     };
     await bot.handle(incoming, async (reply) => {
-      const [first, ...rest] = splitMessage(formatReply(reply));
+      const [first, ...rest] = replyPieces(reply);
       await interaction.editReply({ content: first ?? '…' });
       for (const piece of rest) await interaction.followUp({ content: piece, flags: MessageFlags.Ephemeral });
     });
@@ -319,9 +315,9 @@ export class DiscordAdapter implements Adapter<Partial<DiscordAdapterConfig>> {
   private address(guildId: string | null, channelId: string, thread: ThreadInfo | undefined): ConversationAddress | undefined {
     const { config } = this.ctx;
     if (guildId === null) return config.dms ? { platform: this.name, channel: channelId } : undefined;
-    if (!passes(config.guilds, [guildId])) return undefined;
-    if (!thread) return passes(config.channels, [channelId]) ? { platform: this.name, channel: channelId } : undefined;
-    if (!passes(config.channels, [thread.id, thread.parentId])) return undefined;
+    if (!passesFilter(config.guilds, [guildId])) return undefined;
+    if (!thread) return passesFilter(config.channels, [channelId]) ? { platform: this.name, channel: channelId } : undefined;
+    if (!passesFilter(config.channels, [thread.id, thread.parentId])) return undefined;
     return { platform: this.name, channel: thread.parentId ?? thread.id, thread: thread.id };
   }
 
@@ -333,12 +329,8 @@ export class DiscordAdapter implements Adapter<Partial<DiscordAdapterConfig>> {
     guild: Guild | null,
   ): boolean {
     const { config } = this.ctx;
-    if (config.adminUsers.includes(userId)) return true;
     if (permissions?.has(PermissionFlagsBits[config.adminPermission])) return true;
-    return roleIds.some((id) => {
-      const name = guild?.roles.cache.get(id)?.name;
-      return config.adminRoles.includes(id) || (name !== undefined && config.adminRoles.includes(name));
-    });
+    return isConfiguredAdmin(config, { id: userId, roles: roleIds.map((id) => ({ id, name: guild?.roles.cache.get(id)?.name })) });
   }
 }
 
@@ -346,13 +338,6 @@ export class DiscordAdapter implements Adapter<Partial<DiscordAdapterConfig>> {
 function preview(text: string): string {
   const more = ' …';
   return text.length + more.length <= DISCORD_MESSAGE_LIMIT ? `${text}${more}` : `${text.slice(0, DISCORD_MESSAGE_LIMIT - 1)}…`;
-}
-
-/** An empty allow-list allows all; a deny-list entry always wins. */
-function passes(filter: IdFilter, ids: readonly (string | null)[]): boolean {
-  const present = ids.filter((id): id is string => id !== null);
-  if (present.some((id) => filter.deny.includes(id))) return false;
-  return filter.allow.length === 0 || present.some((id) => filter.allow.includes(id));
 }
 
 export default function createDiscordAdapter(): DiscordAdapter {

@@ -10,8 +10,8 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { format } from 'node:util';
 import { App, HTTPReceiver, LogLevel, type BlockFeedbackButtonsAction, type Logger as BoltLogger, type webApi } from '@slack/bolt';
-import type { Logger } from '../../core/index.js';
-import type { Adapter, BotHost, ConversationAddress, IncomingMessage } from '../../core/index.js';
+import type { Adapter, BotHost, ConversationAddress, IncomingMessage, Logger } from '../../core/index.js';
+import { InFlight, isConfiguredAdmin, passesFilter } from '../../core/index.js';
 import { resolveSlackConfig, slackConfigSchema, type SlackAdapterConfig } from './config.js';
 import { RecentIds } from './dedupe.js';
 import { FEEDBACK_ACTION, parseFeedbackValue, parseReasonMetadata, REASON_BLOCK, REASON_VIEW, reasonView } from './feedback.js';
@@ -51,7 +51,7 @@ export class SlackAdapter implements Adapter<Partial<SlackAdapterConfig>> {
   private logger?: Logger;
   private readonly recentEvents = new RecentIds(10_000);
   /** Answers underway, so that stop() lets them finish. */
-  private readonly inflight = new Set<Promise<void>>();
+  private readonly inflight = new InFlight();
 
   /** The port the http receiver listens on (useful with `port: 0`). */
   get port(): number | undefined {
@@ -124,7 +124,7 @@ export class SlackAdapter implements Adapter<Partial<SlackAdapterConfig>> {
   /** Stops receiving, then lets answers already underway go out. */
   async stop(): Promise<void> {
     await this.app?.stop();
-    await Promise.allSettled([...this.inflight]);
+    await this.inflight.drain();
     this.app = undefined;
     this.server = undefined;
   }
@@ -146,10 +146,7 @@ export class SlackAdapter implements Adapter<Partial<SlackAdapterConfig>> {
 
   /** Returns `work` unchanged (Bolt reports its errors), remembering it until it settles. */
   private track(work: Promise<void>): Promise<void> {
-    this.inflight.add(work);
-    const forget = () => this.inflight.delete(work);
-    work.then(forget, forget);
-    return work;
+    return this.inflight.track(work);
   }
 
   private get ctx(): { bot: BotHost; config: SlackAdapterConfig; logger: Logger } {
@@ -184,7 +181,7 @@ export class SlackAdapter implements Adapter<Partial<SlackAdapterConfig>> {
       ...address,
       text: incomingText(event.text ?? '', botUserId),
       id: event.ts,
-      user: { id: event.user, isAdmin: config.adminUsers.includes(event.user) },
+      user: { id: event.user, isAdmin: isConfiguredAdmin(config, { id: event.user }) },
     };
     // Queue the turn first so a conversation's messages are answered in arrival order; the
     // placeholder goes up meanwhile and the reply replaces it.
@@ -230,7 +227,7 @@ export class SlackAdapter implements Adapter<Partial<SlackAdapterConfig>> {
         ...address,
         text: command.text.trim() ? `/${name} ${command.text.trim()}` : `/${name}`,
         id: command.trigger_id,
-        user: { id: command.user_id, name: command.user_name, isAdmin: config.adminUsers.includes(command.user_id) },
+        user: { id: command.user_id, name: command.user_name, isAdmin: isConfiguredAdmin(config, { id: command.user_id }) },
       };
       await this.track(
         bot.handle(incoming, async (reply) => {
@@ -244,9 +241,7 @@ export class SlackAdapter implements Adapter<Partial<SlackAdapterConfig>> {
   private address(channel: string, thread: string | undefined): ConversationAddress | undefined {
     const { config } = this.ctx;
     const isDm = channel.startsWith('D');
-    if (isDm ? !config.dms : config.channels.deny.includes(channel) || (config.channels.allow.length > 0 && !config.channels.allow.includes(channel))) {
-      return undefined;
-    }
+    if (isDm ? !config.dms : !passesFilter(config.channels, [channel])) return undefined;
     return thread ? { platform: this.name, channel, thread } : { platform: this.name, channel };
   }
 }

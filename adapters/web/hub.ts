@@ -33,10 +33,6 @@ export class ConversationHub {
     for (const room of [...this.sockets.keys()]) this.leave(socket, room);
   }
 
-  watched(room: string): boolean {
-    return this.sockets.has(room);
-  }
-
   broadcast(room: string, frame: ServerFrame): void {
     const set = this.sockets.get(room);
     if (!set) return;

@@ -7,8 +7,8 @@ import { createServer, type IncomingMessage as HttpRequest, type Server, type Se
 import type { Duplex } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
-import { conversationKey } from '../../core/index.js';
-import type { Adapter, BotHost, ConversationAddress, IncomingMessage, Reply, ReplyStream } from '../../core/index.js';
+import { conversationKey, InFlight } from '../../core/index.js';
+import type { Adapter, BotHost, ConversationAddress, Delivery, IncomingMessage, Reply, ReplyStream } from '../../core/index.js';
 import { checkAccess, requestUrl, type AccessDecision, type AccessPolicy } from './access.js';
 import { loadAssets, type Asset } from './assets.js';
 import { configSchema, resolveWebConfig, type ResolvedWebConfig, type WebConfig } from './config.js';
@@ -48,10 +48,11 @@ export class WebAdapter implements Adapter<WebConfig> {
   private hub = new ConversationHub(0, () => undefined);
   private readonly clients = new WeakMap<WebSocket, Client>();
   private readonly unsubscribers: (() => void)[] = [];
-  /** Errors of turns that failed, kept until `turn:end` sends the trace. */
-  private readonly turnErrors = new Map<string, unknown>();
   /** Open sockets per remote address, against `maxSocketsPerAddress`. */
   private readonly socketsPerAddress = new Map<string, number>();
+  /** Frames being answered, so that stop() lets their replies reach the page before it closes the sockets. */
+  private readonly inflight = new InFlight();
+  private stopping = false;
   private address?: string;
 
   /** The page's address, without the access token (a secret: add `?token=` to open it). Available once started. */
@@ -68,6 +69,7 @@ export class WebAdapter implements Adapter<WebConfig> {
   async start(bot: BotHost, config: WebConfig): Promise<void> {
     if (this.server) throw new Error('web adapter: already started');
     const settings = resolveWebConfig(config);
+    this.stopping = false;
     this.bot = bot;
     this.config = settings;
     this.assets = await loadAssets();
@@ -102,7 +104,10 @@ export class WebAdapter implements Adapter<WebConfig> {
     }
   }
 
+  /** Stops taking frames, lets the replies underway reach the page, then closes every socket. */
   async stop(): Promise<void> {
+    this.stopping = true;
+    await this.inflight.drain();
     for (const off of this.unsubscribers.splice(0)) off();
     const { server, sockets } = this;
     this.server = undefined;
@@ -122,7 +127,6 @@ export class WebAdapter implements Adapter<WebConfig> {
       await done;
     }
     this.socketsPerAddress.clear();
-    this.turnErrors.clear();
   }
 
   private serveHttp(request: HttpRequest, response: ServerResponse, policy: AccessPolicy): void {
@@ -207,8 +211,9 @@ export class WebAdapter implements Adapter<WebConfig> {
     const client = this.clients.get(socket)!;
     const room = conversationKey(this.addressOf(client, frame.conversation));
     if (frame.type === 'leave') return this.hub.leave(socket, room);
+    if (this.stopping) return this.hub.send(socket, { type: 'error', conversation: frame.conversation, message: 'The chat is shutting down.' });
     this.hub.join(socket, room);
-    this.dispatch(socket, client, frame).catch((error: unknown) => {
+    this.inflight.run(this.dispatch(socket, client, frame), (error) => {
       // The cause is for the log; the page gets no internal detail (paths, store errors).
       this.bot?.logger.error({ err: error, conversation: frame.conversation }, `web: could not handle a "${frame.type}" frame`);
       this.hub.send(socket, { type: 'error', conversation: frame.conversation, message: 'The bot could not answer that. Please try again.' });
@@ -253,8 +258,10 @@ export class WebAdapter implements Adapter<WebConfig> {
     // (the browser across its sockets, or a cookie-less address) and answer beyond them with a busy notice.
     const message: IncomingMessage = { ...address, user: { id: userId(client), name: 'you', isAdmin: true }, text, id };
     if (echo) this.hub.broadcast(room, { type: 'user', conversation, text });
-    const reply = await bot.handle(message, async (finished) => this.sendReply(room, conversation, id, finished), {
+    const reply = await bot.handle(message, async (finished, delivery) => this.sendReply(room, conversation, id, finished, delivery), {
       stream: this.config?.stream ? this.replyStream(room, conversation, id) : undefined,
+      // The page shows that its message waits for its turn (behind others of the conversation).
+      onAccepted: () => this.hub.broadcast(room, { type: 'waiting', conversation }),
     });
     // After the command's answer has arrived, so the page shows it above the redrawn conversation.
     if (reply.kind === 'command') await this.sendConversation(address, conversation);
@@ -285,8 +292,8 @@ export class WebAdapter implements Adapter<WebConfig> {
     };
   }
 
-  /** The finished reply: it replaces whatever was streamed under the same id. */
-  private sendReply(room: string, conversation: string, streamId: string, reply: Reply): void {
+  /** The finished reply (it replaces whatever was streamed under the same id), then its turn's trace for the inspector. */
+  private sendReply(room: string, conversation: string, streamId: string, reply: Reply, { turn, ms, error }: Delivery): void {
     this.hub.broadcast(room, {
       type: 'reply-end',
       conversation,
@@ -297,32 +304,15 @@ export class WebAdapter implements Adapter<WebConfig> {
       ...(reply.turnId ? { turnId: reply.turnId } : {}),
       ...(reply.rateable ? { rateable: true } : {}),
     });
+    if (turn) this.hub.broadcast(room, { type: 'trace', conversation, trace: toTurnTrace(turn, { ms, error }) });
   }
 
-  /** Observes the pipeline: stage progress, the streamed reply, and each turn's trace, for web turns only. */
+  /** Observes the pipeline's stage progress of web turns that someone watches (the trace comes with the reply). */
   private observe(bot: BotHost): void {
-    /** The room (history key) and the page's conversation id of a web turn that someone watches. */
-    const watchedBy = (message: IncomingMessage): { room: string; conversation: string } | undefined => {
-      if (message.platform !== PLATFORM) return undefined;
-      const room = conversationKey(message);
-      return this.hub.watched(room) ? { room, conversation: message.thread ?? message.channel } : undefined;
-    };
     this.unsubscribers.push(
       bot.events.on('stage', ({ turn, stage }) => {
-        const watched = watchedBy(turn.message);
-        if (watched) this.hub.broadcast(watched.room, { type: 'stage', conversation: watched.conversation, turnId: turn.id, stage });
-      }),
-      bot.events.on('turn:error', ({ turn, error }) => {
-        const watched = watchedBy(turn.message);
-        if (!watched) return;
-        this.turnErrors.set(turn.id, error);
-        this.hub.broadcast(watched.room, { type: 'trace', conversation: watched.conversation, trace: toTurnTrace(turn, { error }) });
-      }),
-      bot.events.on('turn:end', ({ turn, ms }) => {
-        const error = this.turnErrors.get(turn.id);
-        this.turnErrors.delete(turn.id);
-        const watched = watchedBy(turn.message);
-        if (watched) this.hub.broadcast(watched.room, { type: 'trace', conversation: watched.conversation, trace: toTurnTrace(turn, { ms, error }) });
+        const { message } = turn;
+        if (message.platform === PLATFORM) this.hub.broadcast(conversationKey(message), { type: 'stage', conversation: message.thread ?? message.channel, turnId: turn.id, stage });
       }),
     );
   }

@@ -27,6 +27,8 @@ export type ServerFrame =
   /** The conversation as stored; `greeting` is its preset's, which pre-conditions every prompt but is not history. */
   | { type: 'conversation'; conversation: string; preset: string; greeting: Pick<HistoryTurn, 'role' | 'text'>[]; history: Pick<HistoryTurn, 'role' | 'text'>[] }
   | { type: 'user'; conversation: string; text: string }
+  /** A message the bot accepted waits for its turn (behind others of the conversation); stages follow. */
+  | { type: 'waiting'; conversation: string }
   | { type: 'stage'; conversation: string; turnId: string; stage: Stage }
   /** A one-candidate reply begins to stream: complete sentences follow as chunks, each checked by the plugins first. */
   | { type: 'reply-start'; conversation: string; streamId: string }

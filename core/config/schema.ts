@@ -6,6 +6,7 @@ import addFormatsModule from 'ajv-formats';
 import type { JSONSchema } from '../types.js';
 import { ConfigError, describeFound, pointerJoin, type EnvOrigins } from './errors.js';
 import { builtinConfigDir } from './package-root.js';
+import { botConfigSchema } from './sections.js';
 
 // ajv-formats is CommonJS with `exports.default`; under NodeNext the default import is the module object.
 const addFormats = addFormatsModule.default;
@@ -26,7 +27,8 @@ function readSchema(name: string): JSONSchema {
 }
 
 function compileBuiltins(): void {
-  const bot = readSchema('bot.schema.json');
+  // The bot config's schema comes from its declarations (sections.ts); the preset file's refers to it by $id.
+  const bot = botConfigSchema;
   const preset = readSchema('preset.schema.json');
   ajv.addSchema(bot);
   ajv.addSchema(preset);

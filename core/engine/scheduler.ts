@@ -210,7 +210,13 @@ export class DecodeScheduler {
     const sources = this.active.map(wanted);
     const size = sources.reduce((sum, rows) => sum + rows.length, 0);
     const keep = new Array<number>(size).fill(-1);
-    const placed = sources.map((rows) => rows.map((row) => (row < size && keep[row] < 0 ? ((keep[row] = row), row) : -1)));
+    const placed = sources.map((rows) =>
+      rows.map((row) => {
+        if (row >= size || keep[row] >= 0) return -1;
+        keep[row] = row;
+        return row;
+      }),
+    );
     let free = 0;
     sources.forEach((rows, e) =>
       rows.forEach((row, i) => {

@@ -1,7 +1,7 @@
 /**
  * `banter/testing`: helpers for testing plugins and adapters against real parts — a turn to hand a
- * hook, and a real bot (the shipped model unless told otherwise, in-memory history, no adapters,
- * quiet logs) to run messages through.
+ * hook, and a real bot (the shipped model, or the tiny fixture model for speed; in-memory history, no
+ * adapters, quiet logs) to run messages through.
  */
 import { join } from 'node:path';
 import { createBot, type Bot, type BotOptions } from '../bot.js';
@@ -14,6 +14,14 @@ import type { Preset, Turn } from '../types.js';
 /** The shipped forward model, so tests run the real engine without fixtures of their own. */
 export function shippedModel(): string {
   return join(packageRoot(), 'models', 'banter-chat');
+}
+
+/**
+ * A tiny GPT-2 (0.7 MB, shipped in the package for this) that loads and generates in milliseconds: for
+ * tests of plugins and adapters that need real candidates but not sensible ones.
+ */
+export function fixtureModel(): string {
+  return join(packageRoot(), 'test', 'fixtures', 'tiny-gpt2');
 }
 
 const PLAIN_PRESET: Preset = { name: 'default', persona: [], greeting: [], knowledge: [], decoding: {}, plugins: {}, selection: { weights: {} } };
@@ -56,18 +64,26 @@ export function makeTurn(overrides: Partial<Turn> & { text?: string } = {}): Tur
 
 export type TestBotOverrides = { [K in keyof BotConfig]?: BotConfig[K] extends object ? Partial<BotConfig[K]> : BotConfig[K] };
 
+export interface TestBotOptions extends BotOptions {
+  /** Folder that relative paths in `overrides` are relative to; the working folder by default. */
+  dir?: string;
+  /** The model folder: `shippedModel()` by default, `fixtureModel()` for speed (or `overrides.engine.model`). */
+  model?: string;
+}
+
 /**
  * A real bot on the shipped default config with in-memory history, no adapters, no plugins (name
  * yours in `overrides.plugins` or pass them as objects in `options.plugins`) and silent logs.
  * `overrides` replace fields of whole top-level sections (`{ decoding: { numCandidates: 2 } }`);
- * relative paths in them (a plugin `./my-plugin.js`) are relative to `dir`, the working folder by default.
+ * relative paths in them (a plugin `./my-plugin.js`) are relative to `options.dir`.
  */
-export async function createTestBot(overrides: TestBotOverrides = {}, options: BotOptions & { dir?: string } = {}): Promise<Bot> {
-  const loaded = { ...(await loadConfig()), dir: options.dir ?? process.cwd() };
+export async function createTestBot(overrides: TestBotOverrides = {}, options: TestBotOptions = {}): Promise<Bot> {
+  const { dir = process.cwd(), model = shippedModel(), ...botOptions } = options;
+  const loaded = { ...(await loadConfig()), dir };
   // The built-in presets only, unless overrides name folders (relative to `dir`).
   loaded.config.presets = { ...loaded.config.presets, dirs: [] };
   const config = loaded.config as unknown as Record<string, unknown>;
-  config.engine = { ...loaded.config.engine, model: shippedModel() };
+  config.engine = { ...loaded.config.engine, model };
   config.history = { ...loaded.config.history, store: 'memory://' };
   config.adapters = {};
   config.plugins = {};
@@ -77,5 +93,5 @@ export async function createTestBot(overrides: TestBotOverrides = {}, options: B
     config[section] =
       value && typeof value === 'object' && !Array.isArray(value) && current && typeof current === 'object' ? { ...(current as object), ...(value as object) } : value;
   }
-  return createBot(loaded, options);
+  return createBot(loaded, botOptions);
 }

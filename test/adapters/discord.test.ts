@@ -231,7 +231,7 @@ describe('Discord adapter against the Discord stand-in', () => {
 
   it('posts a reply once when a send is retried after a 502 that came after the message was created (nonce + enforce_nonce)', async () => {
     standIn.failNextSends(ids.lostAnswer, 1, { status: 502, afterCreate: true });
-    const id = standIn.postMessage({ channelId: ids.lostAnswer, author: alice, content: `<@${standIn.botUser.id}> did my answer arrive?` });
+    standIn.postMessage({ channelId: ids.lostAnswer, author: alice, content: `<@${standIn.botUser.id}> did my answer arrive?` });
     // The first attempt already created the message (the 502 came after), so wait for the retry itself.
     const lostAnswerSends = () => standIn.requests.filter((r) => r.method === 'POST' && r.path === `/channels/${ids.lostAnswer}/messages`);
     await standIn.waitFor('the retried send', () => lostAnswerSends().length >= 2);

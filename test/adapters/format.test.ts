@@ -2,10 +2,11 @@
 import { describe, expect, it } from 'vitest';
 import { slashCommands, SlashCommandNameError } from '../../adapters/discord/commands.js';
 import { discordConfigSchema, resolveDiscordConfig } from '../../adapters/discord/config.js';
-import { formatReply as discordReply, splitMessage } from '../../adapters/discord/format.js';
+import { formatReply as discordReply } from '../../adapters/discord/format.js';
 import { resolveSlackConfig, slackConfigSchema } from '../../adapters/slack/config.js';
 import { RecentIds } from '../../adapters/slack/dedupe.js';
 import { formatReply as slackReply, incomingText } from '../../adapters/slack/format.js';
+import { splitMessage } from '../../core/adapter-kit/index.js';
 import { builtinCommands } from '../../core/commands.js';
 import { validatePluginConfig } from '../../core/config/schema.js';
 

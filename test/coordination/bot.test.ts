@@ -66,7 +66,11 @@ describe('two workers on one Redis', () => {
       admission: real.admission,
       claim: (id, ttl) => real.claim(id, ttl),
       close: () => real.close(),
-      lock: (key) => real.lock(key).then((lock) => (++locks, lock)),
+      lock: (key) =>
+        real.lock(key).then((lock) => {
+          locks++;
+          return lock;
+        }),
       fence: (lock) => ({ ...real.fence(lock), token: locks === 1 ? lock.token - 1 : lock.token }),
     };
     const bot = await worker({ coordination: stalling });

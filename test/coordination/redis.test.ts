@@ -50,7 +50,10 @@ describe('conversation locks in Redis', () => {
     const key = `web:lock-${++run}`;
     const first = await a.lock(key);
     const order: string[] = [];
-    const second = b.lock(key).then((lock) => (order.push('b locked'), lock));
+    const second = b.lock(key).then((lock) => {
+      order.push('b locked');
+      return lock;
+    });
     await new Promise((resolve) => setTimeout(resolve, 200));
     order.push('a releases');
     await first.release();

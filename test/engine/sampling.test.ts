@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadEngine, type DialogueEngine } from '../../core/engine/index.js';
-import { logSumExp, mulberry32, SamplerScratch, sampleToken, topKIndices } from '../../core/engine/sampling.js';
+import { mulberry32, SamplerScratch, sampleToken, topKIndices } from '../../core/engine/sampling.js';
 import type { Decoder } from '../../core/engine/decoder.js';
 import { FIXTURE, fullLogits, logSoftmax, openDecoder, PLAIN, rankOf } from './helpers.js';
 

@@ -4,9 +4,9 @@
  */
 import { resolve } from 'node:path';
 import type { Bot, BotOptions } from '../../core/bot.js';
-import { createTestBot, type TestBotOverrides } from '../../core/testing/index.js';
+import { createTestBot, fixtureModel, type TestBotOverrides } from '../../core/testing/index.js';
 
-export const FIXTURE_MODEL = resolve(import.meta.dirname, '../fixtures/tiny-gpt2');
+export const FIXTURE_MODEL = fixtureModel();
 
 export type ConfigOverrides = TestBotOverrides;
 

@@ -246,7 +246,13 @@ export default () => ({
     const seen = new Map<string, { kind: string; text: string }>();
     const first = ids.map((id, i) => doomed.web.say(id, `before the crash ${i}`).then((reply) => void seen.set(id, reply)));
     // Kill once some of these turns are answered and others are still running.
-    await Promise.race([Promise.all(first), new Promise<void>((resolve) => { const check = setInterval(() => seen.size >= 4 && (clearInterval(check), resolve()), 10); })]);
+    await Promise.race([Promise.all(first), new Promise<void>((resolve) => {
+        const check = setInterval(() => {
+          if (seen.size < 4) return;
+          clearInterval(check);
+          resolve();
+        }, 10);
+      })]);
     doomed.process.process.kill('SIGKILL');
     // The scenario needs turns cut off mid-way: some conversations' locks die with the worker.
     expect(seen.size, 'every turn had finished before the kill').toBeLessThan(ids.length);

@@ -120,6 +120,8 @@ describe('web adapter: chat over the socket', () => {
     // Selection needs every candidate: nothing streams, the page shows the stages meanwhile.
     expect(client.pending().filter((f) => f.type === 'reply-start' || f.type === 'reply-chunk')).toEqual([]);
     expect(client.pending().some((f) => f.type === 'stage' && f.stage === 'generate')).toBe(true);
+    // Accepted first (the page shows it waiting for its turn), then the stages.
+    expect(client.pending().filter((f) => f.type === 'waiting' || f.type === 'stage')[0]).toEqual({ type: 'waiting', conversation: 'c1' });
     expect(end.kind).toBe('model');
     expect(end.rateable).toBe(true);
     expect(end.citations).toEqual([{ title: 'Mount Everest', url: 'https://example.org/everest' }]);

@@ -149,6 +149,8 @@ function onFrame(frame) {
       return onConversation(frame);
     case 'user':
       return onUser(frame);
+    case 'waiting':
+      return state.streams.size > 0 ? undefined : showProgress('waiting');
     case 'stage':
       // A reply already streaming shows its own progress.
       return state.streams.size > 0 ? undefined : showProgress(frame.stage);
@@ -340,6 +342,7 @@ function appendMessage(role, text) {
 }
 
 const STAGE_LABELS = {
+  waiting: 'waiting for its turn',
   inspect: 'reading',
   prompt: 'building the prompt',
   generate: 'generating candidates',

@@ -1,7 +1,9 @@
 /**
- * Typing indicators per channel. Discord shows "typing" for about ten seconds, so it is renewed
- * until the last reply pending in that channel has been sent; several pending replies in one
- * channel share one indicator instead of each sending their own.
+ * Typing indicators per channel. A platform shows "typing" for a few seconds (Discord: about ten),
+ * so it is renewed every `intervalMs` until the last reply pending in that channel has been sent;
+ * several pending replies in one channel share one indicator instead of each sending their own.
+ * A message shows typing from the moment the bot accepts it, while it waits behind other turns of
+ * its conversation too (`forMessage` with `HandleOptions.onAccepted`), not only while generating.
  */
 export interface TypingTarget {
   id: string;
@@ -34,6 +36,21 @@ export class TypingIndicators {
         clearInterval(entry.timer);
         this.active.delete(channel.id);
       }
+    };
+  }
+
+  /**
+   * Typing for one message: pass `onAccepted` to `bot.handle` (typing starts when the bot accepts the
+   * message, before it waits for its turn; a refused message shows none) and call `release` once
+   * `handle` settles.
+   */
+  forMessage(channel: TypingTarget): { onAccepted: () => void; release: () => void } {
+    let release: (() => void) | undefined;
+    return {
+      onAccepted: () => {
+        release ??= this.hold(channel);
+      },
+      release: () => release?.(),
     };
   }
 
